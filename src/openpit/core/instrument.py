@@ -1,0 +1,135 @@
+"""Assets and instruments, and the only place where decimals become integers.
+
+Invariants:
+- A price is an integer number of ticks, a quantity an integer number of lots.
+- An asset amount is an integer number of units (10**-decimals of the asset).
+- ``lot_units`` (base units per lot) and ``notional_units`` (quote units per tick x lot)
+  are positive integers; the config loader rejects instruments where they are not,
+  so every notional and every fee is an exact integer of quote units.
+- Conversions from Decimal reject values that are not an exact multiple (never round).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from openpit.core.enums import InstrumentKind
+from openpit.core.session import ALWAYS_OPEN, TradingSession
+
+PPM = 1_000_000
+
+
+class NotAMultiple(ValueError):
+    """A decimal value is not an exact multiple of its increment."""
+
+
+def exponent_of(step: Decimal) -> int:
+    """Number of decimal places needed to show multiples of ``step``."""
+    exp = step.normalize().as_tuple().exponent
+    assert isinstance(exp, int)
+    return max(0, -exp)
+
+
+def to_steps(value: Decimal, step: Decimal) -> int:
+    steps, rest = divmod(value, step)
+    if rest != 0:
+        raise NotAMultiple(f"{value} is not a multiple of {step}")
+    return int(steps)
+
+
+def rate_to_ppm(rate: Decimal) -> int:
+    return to_steps(rate * PPM, Decimal(1))
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    symbol: str
+    decimals: int
+    circulating_supply: Decimal | None = None  # tokens: for market cap
+
+    @property
+    def unit(self) -> Decimal:
+        return Decimal(1).scaleb(-self.decimals)
+
+    def to_units(self, amount: Decimal) -> int:
+        return to_steps(amount, self.unit)
+
+    def from_units(self, units: int) -> Decimal:
+        return Decimal(units).scaleb(-self.decimals)
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    id: str
+    venue: str
+    symbol: str
+    base: Asset
+    quote: Asset
+    kind: InstrumentKind
+    tick_size: Decimal
+    lot_size: Decimal
+    min_qty: Decimal
+    max_leverage: int = 1
+    maker_fee: Decimal = Decimal(0)
+    taker_fee: Decimal = Decimal(0)
+    price_band: Decimal = Decimal("0.05")  # market orders never trade beyond ref ± band
+    session: TradingSession = ALWAYS_OPEN
+    aliases: tuple[str, ...] = ()
+    # derived integers, filled by __post_init__
+    lot_units: int = field(init=False)
+    notional_units: int = field(init=False)
+    min_lots: int = field(init=False)
+    maker_fee_ppm: int = field(init=False)
+    taker_fee_ppm: int = field(init=False)
+    price_band_ppm: int = field(init=False)
+    price_decimals: int = field(init=False)
+    qty_decimals: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        def put(name: str, value: int) -> None:
+            object.__setattr__(self, name, value)
+
+        if self.tick_size <= 0 or self.lot_size <= 0:
+            raise ValueError(f"{self.id}: tick_size and lot_size must be positive")
+        put("lot_units", to_steps(self.lot_size, self.base.unit))
+        put("notional_units", to_steps(self.tick_size * self.lot_size, self.quote.unit))
+        put("min_lots", max(1, to_steps(self.min_qty, self.lot_size)))
+        put("maker_fee_ppm", rate_to_ppm(self.maker_fee))
+        put("taker_fee_ppm", rate_to_ppm(self.taker_fee))
+        put("price_band_ppm", rate_to_ppm(self.price_band))
+        put("price_decimals", exponent_of(self.tick_size))
+        put("qty_decimals", exponent_of(self.lot_size))
+        if not 0 <= self.maker_fee_ppm < PPM or not 0 <= self.taker_fee_ppm < PPM:
+            raise ValueError(f"{self.id}: fees must be in [0, 1)")
+        if self.max_leverage < 1:
+            raise ValueError(f"{self.id}: max_leverage must be >= 1")
+
+    # -- conversions (edges only) ------------------------------------------------
+    def price_to_ticks(self, price: Decimal) -> int:
+        return to_steps(price, self.tick_size)
+
+    def qty_to_lots(self, qty: Decimal) -> int:
+        return to_steps(qty, self.lot_size)
+
+    def ticks_to_price(self, ticks: int) -> Decimal:
+        return (ticks * self.tick_size).quantize(Decimal(1).scaleb(-self.price_decimals))
+
+    def lots_to_qty(self, lots: int) -> Decimal:
+        return (lots * self.lot_size).quantize(Decimal(1).scaleb(-self.qty_decimals))
+
+    # -- integer money -----------------------------------------------------------
+    def notional(self, price_ticks: int, qty_lots: int) -> int:
+        """Quote units for ``qty_lots`` at ``price_ticks``."""
+        return price_ticks * qty_lots * self.notional_units
+
+    def base_units(self, qty_lots: int) -> int:
+        return qty_lots * self.lot_units
+
+    @property
+    def margin_allowed(self) -> bool:
+        return self.kind is InstrumentKind.MARGIN
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.id, self.symbol, *self.aliases)

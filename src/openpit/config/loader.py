@@ -101,7 +101,7 @@ class _Reader:
 
     def decimal(self, value: Any, key: str) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.fail(key, "expected a decimal number (a string such as \"0.01\")")
+            raise self.fail(key, 'expected a decimal number (a string such as "0.01")')
         try:
             return Decimal(str(value))
         except InvalidOperation as exc:
@@ -268,8 +268,13 @@ def parse_config(data: Mapping[str, Any], source: str) -> VenueConfig:
     risk_t = r.table(
         top.get("risk", {}),
         "risk",
-        {"maintenance_margin", "margin_call_warning", "margin_call_critical", "stp_default",
-         "lending_pool"},
+        {
+            "maintenance_margin",
+            "margin_call_warning",
+            "margin_call_critical",
+            "stp_default",
+            "lending_pool",
+        },
     )
     try:
         stp = STPMode(risk_t.get("stp_default", "cancel_newest"))
@@ -297,8 +302,9 @@ def parse_config(data: Mapping[str, Any], source: str) -> VenueConfig:
     extra = {}
     for name in EXTRA_SECTIONS:
         if name in top:
-            extra[name] = r.table(top[name], name, set(top[name]) if isinstance(top[name], dict)
-                                  else set())
+            extra[name] = r.table(
+                top[name], name, set(top[name]) if isinstance(top[name], dict) else set()
+            )
     return VenueConfig(
         source=source,
         venues=venues,

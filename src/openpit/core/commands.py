@@ -99,10 +99,20 @@ class Clock(msgspec.Struct, tag="clock", kw_only=True):
     """Advance venue time: expires day orders and ends halts whose time has come."""
 
 
-Command = PlaceOrder | CancelOrder | ModifyOrder | CancelAll | Batch | Deposit | Withdraw | SetHalt | Clock
+Command = (
+    PlaceOrder
+    | CancelOrder
+    | ModifyOrder
+    | CancelAll
+    | Batch
+    | Deposit
+    | Withdraw
+    | SetHalt
+    | Clock
+)
 
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(Command)
+_decoder: msgspec.json.Decoder[Command] = msgspec.json.Decoder(Command)
 
 
 def encode_command(command: Command) -> bytes:

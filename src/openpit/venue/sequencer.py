@@ -164,26 +164,40 @@ class Venue:
         cid = cmd.client_order_id
         if inst is None:
             return self._reject(
-                cmd.user, ts, events, Reason.UNKNOWN_INSTRUMENT,
-                f"unknown instrument {cmd.instrument!r}", client_order_id=cid,
+                cmd.user,
+                ts,
+                events,
+                Reason.UNKNOWN_INSTRUMENT,
+                f"unknown instrument {cmd.instrument!r}",
+                client_order_id=cid,
             )
         if cmd.instrument in self._halts:
             halt = self._halts[cmd.instrument]
             return self._reject(
-                cmd.user, ts, events, Reason.TRADING_HALTED,
+                cmd.user,
+                ts,
+                events,
+                Reason.TRADING_HALTED,
                 f"trading in {inst.symbol} is halted" + (f": {halt.reason}" if halt.reason else ""),
                 client_order_id=cid,
             )
         if not inst.session.is_open(ts):
             return self._reject(
-                cmd.user, ts, events, Reason.MARKET_CLOSED,
+                cmd.user,
+                ts,
+                events,
+                Reason.MARKET_CLOSED,
                 f"{inst.symbol} is closed (session {inst.session.describe()})",
                 client_order_id=cid,
             )
         if cmd.deadline is not None and cmd.deadline < ts:
             return self._reject(
-                cmd.user, ts, events, Reason.DEADLINE_PASSED,
-                f"order deadline {cmd.deadline} passed at {ts}", client_order_id=cid,
+                cmd.user,
+                ts,
+                events,
+                Reason.DEADLINE_PASSED,
+                f"order deadline {cmd.deadline} passed at {ts}",
+                client_order_id=cid,
             )
         problem = self.engine.check_place(cmd)
         if problem is not None:
@@ -203,8 +217,12 @@ class Venue:
         problem = self.engine.check_cancel(cmd)
         if problem is not None:
             return self._reject(
-                cmd.user, ts, events, *problem,
-                order_id=cmd.order_id, client_order_id=cmd.client_order_id,
+                cmd.user,
+                ts,
+                events,
+                *problem,
+                order_id=cmd.order_id,
+                client_order_id=cmd.client_order_id,
             )
         order = self._find(cmd.user, cmd.order_id, cmd.client_order_id)
         cancelled = self.engine.cancel(cmd, ts)
@@ -220,8 +238,13 @@ class Venue:
         if problem is not None or order is None:
             reason, message = problem or (Reason.UNKNOWN_ORDER, "order not found")
             return self._reject(
-                cmd.user, ts, events, reason, message,
-                order_id=cmd.order_id, client_order_id=cmd.client_order_id,
+                cmd.user,
+                ts,
+                events,
+                reason,
+                message,
+                order_id=cmd.order_id,
+                client_order_id=cmd.client_order_id,
             )
         new_qty = order.qty if cmd.qty is None else cmd.qty
         new_remaining = new_qty - order.filled
@@ -245,8 +268,12 @@ class Venue:
         problem = self.ledger.check_modify(order.order_id, new_remaining, new_cap)
         if problem is not None:
             return self._reject(
-                cmd.user, ts, events, *problem,
-                order_id=order.order_id, client_order_id=order.client_order_id,
+                cmd.user,
+                ts,
+                events,
+                *problem,
+                order_id=order.order_id,
+                client_order_id=order.client_order_id,
             )
         events.extend(self.ledger.modify(order.order_id, new_remaining, new_cap))
         modified = self.engine.modify(cmd, ts)
@@ -275,7 +302,10 @@ class Venue:
     def _cancel_all(self, cmd: CancelAll, ts: int, events: list[Event]) -> CommandResult:
         if cmd.instrument is not None and cmd.instrument not in self.config.instruments:
             return self._reject(
-                cmd.user, ts, events, Reason.UNKNOWN_INSTRUMENT,
+                cmd.user,
+                ts,
+                events,
+                Reason.UNKNOWN_INSTRUMENT,
                 f"unknown instrument {cmd.instrument!r}",
             )
         cancelled = self.engine.cancel_all(cmd.user, cmd.instrument, ts)
@@ -296,7 +326,10 @@ class Venue:
     def _set_halt(self, cmd: SetHalt, ts: int, events: list[Event]) -> CommandResult:
         if cmd.instrument not in self.config.instruments:
             return CommandResult(
-                seq=self.seq, ts=ts, ok=False, reason=Reason.UNKNOWN_INSTRUMENT,
+                seq=self.seq,
+                ts=ts,
+                ok=False,
+                reason=Reason.UNKNOWN_INSTRUMENT,
                 message=f"unknown instrument {cmd.instrument!r}",
             )
         if cmd.halted:
@@ -347,8 +380,13 @@ class Venue:
             placed_any = False
             for user, instrument, side, qty in due:
                 cmd = PlaceOrder(
-                    user=user, instrument=instrument, side=side, type=OrderType.MARKET,
-                    qty=qty, margin=True, reduce_only=True,
+                    user=user,
+                    instrument=instrument,
+                    side=side,
+                    type=OrderType.MARKET,
+                    qty=qty,
+                    margin=True,
+                    reduce_only=True,
                 )
                 if self.engine.check_place(cmd) is not None:
                     continue  # no liquidity: retried on the next trade

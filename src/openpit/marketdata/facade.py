@@ -1,0 +1,390 @@
+"""``MarketData``: everything a market-data subscriber sees, derived from venue events.
+
+Invariants:
+- Pure and synchronous: ``apply(events)`` folds one batch of venue events (one or
+  more commands' worth) and returns what changed; nothing reads a clock. The
+  market-data clock is the largest event ``ts`` seen (any event) or ``advance(ts)``;
+  it never runs backwards.
+- One book per instrument; depth views are shared per (instrument, depth) and
+  computed once per batch, whatever the number of subscribers.
+- Time-driven changes (24 h window eviction, candle closes, trailing edges of
+  conflated book snapshots) happen when the clock reaches the earliest pending
+  deadline; the facade tracks that deadline so idle instruments cost nothing.
+- Events for instruments the config does not know are ignored.
+- Picklable: the whole state is plain objects, dicts, lists and deques.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from openpit.config.loader import VenueConfig
+from openpit.core.events import Balance, BookLevel, Event, Position, Trade
+from openpit.core.instrument import Instrument
+from openpit.marketdata.book import BookDelta, BookSnapshot, L2Book, Level
+from openpit.marketdata.candles import INTERVALS, Candle, CandleSeries
+from openpit.marketdata.portfolio import Portfolio, PortfolioBook
+from openpit.marketdata.prices import PriceUpdate, market_cap, supply_units
+from openpit.marketdata.tape import PublicTrade, TradeTape
+from openpit.marketdata.throttle import Conflator
+from openpit.marketdata.ticker import DAY_MS, RollingWindow, Ticker, ratio_ppm
+
+_NEVER = 1 << 62
+
+
+class InstrumentUpdate(msgspec.Struct, kw_only=True):
+    """What changed for one instrument in one batch (or one ``advance``)."""
+
+    instrument: str
+    trades: list[PublicTrade] = msgspec.field(default_factory=list)
+    book: BookDelta | None = None  # full-depth delta (depth 0), book sequence
+    depth: dict[int, BookDelta] = msgspec.field(default_factory=dict)  # per registered view
+    conflated: dict[int, BookSnapshot] = msgspec.field(default_factory=dict)  # throttled
+    ticker_changed: bool = False
+    candles: list[Candle] = msgspec.field(default_factory=list)  # live candles now
+    closed: list[Candle] = msgspec.field(default_factory=list)  # final candles
+    price: PriceUpdate | None = None
+
+
+class MarketUpdates(msgspec.Struct, kw_only=True):
+    ts: int  # market-data clock after the batch
+    instruments: dict[str, InstrumentUpdate] = msgspec.field(default_factory=dict)
+    portfolio_users: list[str] = msgspec.field(default_factory=list)  # balances/positions moved
+
+
+class _Inst:
+    """Per-instrument derivation state."""
+
+    def __init__(self, inst: Instrument, tape_size: int, max_candles: int, interval_ms: int):
+        self.inst = inst
+        self.book = L2Book(inst)
+        self.tape = TradeTape(tape_size)
+        self.window = RollingWindow(DAY_MS)
+        self.candles = {iv: CandleSeries(inst.id, iv, max_candles) for iv in INTERVALS}
+        self.interval_ms = interval_ms
+        self.last_price: int | None = None
+        self.last_qty: int | None = None
+        self.top: tuple[Level | None, Level | None] = (None, None)
+        self.subs: dict[int, list[int]] = {}  # depth -> [delta subscribers, conflated]
+        self.conflators: dict[int, Conflator] = {}
+        self.supply = supply_units(inst)
+        self.pending: list[PublicTrade] = []
+        self.pending_closed: list[Candle] = []
+        self.deadline = _NEVER
+
+    def on_trade(self, ev: Trade) -> None:
+        t = PublicTrade.of(ev)
+        self.pending.append(t)
+        self.tape.append(t)
+        price, qty, ts = ev.price, ev.qty, ev.ts
+        notional = self.inst.notional(price, qty)
+        self.window.add(ts, price, qty, notional)
+        for series in self.candles.values():
+            closed = series.add(ts, price, qty, notional)
+            if closed is not None:
+                self.pending_closed.append(closed)
+        self.last_price = price
+        self.last_qty = qty
+
+    def finish(self, now: int) -> InstrumentUpdate:
+        """Commit the batch staged by ``set_level``/``on_trade``."""
+        u = InstrumentUpdate(instrument=self.inst.id)
+        book = self.book
+        delta = book.commit(now)
+        if delta is not None:
+            u.book = delta
+            for d, view in book.views.items():
+                if view.deltas is not None:
+                    u.depth[d] = view.deltas
+                    conflator = self.conflators.get(d)
+                    if conflator is not None:
+                        conflator.mark()
+            top = (book.best_bid(), book.best_ask())
+            if top != self.top:
+                self.top = top
+                u.ticker_changed = True
+        if self.pending:
+            u.trades = self.pending
+            self.pending = []
+            u.ticker_changed = True
+            u.candles = [c for s in self.candles.values() if (c := s.live()) is not None]
+        self.tick(now, u)
+        return u
+
+    def tick(self, now: int, u: InstrumentUpdate) -> None:
+        """Time-driven work: window eviction, candle closes, conflation edges."""
+        evicted = False
+        if now >= self.deadline:
+            evicted = self.window.evict(now)
+            for series in self.candles.values():
+                closed = series.advance(now)
+                if closed is not None:
+                    self.pending_closed.append(closed)
+        if evicted:
+            u.ticker_changed = True
+        if self.pending_closed:
+            u.closed = self.pending_closed
+            self.pending_closed = []
+        for d, c in self.conflators.items():
+            if c.poll(now):
+                u.conflated[d] = self.book.snapshot(d)
+        if u.trades or evicted:
+            u.price = self.price_update(now)
+        self.deadline = self._deadline()
+
+    def _deadline(self) -> int:
+        d = _NEVER
+        exp = self.window.next_expiry()
+        if exp is not None:
+            d = exp
+        for series in self.candles.values():
+            e = series.deadline()
+            if e is not None and e < d:
+                d = e
+        for c in self.conflators.values():
+            e = c.deadline()
+            if e is not None and e < d:
+                d = e
+        return d
+
+    def ticker(self, now: int) -> Ticker:
+        w = self.window
+        bid, ask = self.book.best_bid(), self.book.best_ask()
+        open_, last = w.open, self.last_price
+        change = None if open_ is None or last is None else last - open_
+        return Ticker(
+            instrument=self.inst.id,
+            last_price=last,
+            last_qty=self.last_qty,
+            bid=None if bid is None else bid[0],
+            bid_qty=None if bid is None else bid[1],
+            ask=None if ask is None else ask[0],
+            ask_qty=None if ask is None else ask[1],
+            open=open_,
+            high=w.high,
+            low=w.low,
+            volume=w.volume,
+            quote_volume=w.quote_volume,
+            trades=w.count,
+            change=change,
+            change_ppm=None if change is None or not open_ else ratio_ppm(change, open_),
+            ts=now,
+        )
+
+    def price_update(self, now: int) -> PriceUpdate:
+        w = self.window
+        open_, last = w.open, self.last_price
+        return PriceUpdate(
+            symbol=self.inst.base.symbol,
+            instrument=self.inst.id,
+            price=last,
+            change_ppm=None if open_ is None or last is None else ratio_ppm(last - open_, open_),
+            volume=w.volume,
+            quote_volume=w.quote_volume,
+            high=w.high,
+            low=w.low,
+            market_cap=market_cap(self.inst, self.supply, last),
+            ts=now,
+        )
+
+
+class MarketData:
+    """Market-data derivation for every instrument of a venue configuration.
+
+    ``book_interval_ms``: minimum event-time spacing of conflated (snapshot-style) book
+    messages per (instrument, depth); 100 ms = at most 10 per second.
+    ``valuation_asset``: default asset portfolios are valued in (default: the quote
+    asset of the first-declared instrument).
+    """
+
+    def __init__(
+        self,
+        config: VenueConfig,
+        *,
+        tape_size: int = 1000,
+        max_candles: int = 1000,
+        book_interval_ms: int = 100,
+        valuation_asset: str | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = 0
+        self._insts = {
+            iid: _Inst(inst, tape_size, max_candles, book_interval_ms)
+            for iid, inst in config.instruments.items()
+        }
+        self._portfolio = PortfolioBook(config.instruments)
+        first = next(iter(config.instruments.values()), None)
+        self.valuation_asset = valuation_asset or (first.quote.symbol if first else "")
+        self._deadline = _NEVER
+
+    # -- input -------------------------------------------------------------------------
+    def apply(self, events: Sequence[Event]) -> MarketUpdates:
+        """Fold one batch of events; returns what changed, per instrument."""
+        insts = self._insts
+        touched: dict[str, _Inst] = {}
+        users: set[str] = set()
+        now = self.clock
+        for ev in events:
+            t = type(ev)
+            if t is BookLevel:
+                assert isinstance(ev, BookLevel)
+                st = insts.get(ev.instrument)
+                if st is not None:
+                    st.book.set_level(ev.side, ev.price, ev.qty)
+                    touched[ev.instrument] = st
+            elif t is Trade:
+                assert isinstance(ev, Trade)
+                st = insts.get(ev.instrument)
+                if st is not None:
+                    st.on_trade(ev)
+                    touched[ev.instrument] = st
+            elif t is Balance:
+                assert isinstance(ev, Balance)
+                self._portfolio.on_balance(ev)
+                users.add(ev.user)
+            elif t is Position:
+                assert isinstance(ev, Position)
+                self._portfolio.on_position(ev)
+                users.add(ev.user)
+            if ev.ts > now:
+                now = ev.ts
+        self.clock = now
+        out = MarketUpdates(ts=now, portfolio_users=sorted(users))
+        deadline = self._deadline
+        for iid, st in touched.items():
+            out.instruments[iid] = st.finish(now)
+            if st.deadline < deadline:
+                deadline = st.deadline
+        self._deadline = deadline
+        if now >= deadline:
+            self._sweep(now, out)
+        return out
+
+    def advance(self, ts: int) -> MarketUpdates:
+        """Move the clock to ``ts`` (no events): closes candles, evicts the 24 h
+        window, releases conflated book snapshots that became due."""
+        if ts > self.clock:
+            self.clock = ts
+        out = MarketUpdates(ts=self.clock)
+        if self.clock >= self._deadline:
+            self._sweep(self.clock, out)
+        return out
+
+    def _sweep(self, now: int, out: MarketUpdates) -> None:
+        deadline = _NEVER
+        for iid, st in self._insts.items():
+            if now >= st.deadline:
+                u = out.instruments.get(iid)
+                if u is None:
+                    u = InstrumentUpdate(instrument=iid)
+                    st.tick(now, u)
+                    if _non_empty(u):
+                        out.instruments[iid] = u
+                else:
+                    st.tick(now, u)
+            if st.deadline < deadline:
+                deadline = st.deadline
+        self._deadline = deadline
+
+    # -- subscriptions -------------------------------------------------------------------
+    def subscribe_depth(self, instrument: str, depth: int, conflated: bool = False) -> BookSnapshot:
+        """Register one subscriber of ``depth`` levels; returns the snapshot to send first.
+
+        Delta-style subscribers (``conflated=False``) then apply every
+        ``InstrumentUpdate.depth[depth]``; snapshot-style ones receive
+        ``InstrumentUpdate.conflated[depth]`` at most once per ``book_interval_ms``.
+        """
+        st = self._inst(instrument)
+        st.book.view(depth)
+        counts = st.subs.setdefault(depth, [0, 0])
+        counts[1 if conflated else 0] += 1
+        if conflated and depth not in st.conflators:
+            st.conflators[depth] = Conflator(st.interval_ms)
+        return st.book.snapshot(depth)
+
+    def unsubscribe_depth(self, instrument: str, depth: int, conflated: bool = False) -> None:
+        st = self._inst(instrument)
+        counts = st.subs.get(depth)
+        if counts is None:
+            return
+        i = 1 if conflated else 0
+        counts[i] = max(0, counts[i] - 1)
+        if counts[1] == 0:
+            st.conflators.pop(depth, None)
+        if counts == [0, 0]:
+            del st.subs[depth]
+            st.book.drop_view(depth)
+
+    # -- queries -----------------------------------------------------------------------
+    def _inst(self, name: str) -> _Inst:
+        st = self._insts.get(name)
+        if st is None:
+            inst = self.config.resolve(name)
+            if inst is None:
+                raise KeyError(f"unknown instrument {name!r}")
+            st = self._insts[inst.id]
+        return st
+
+    def instrument(self, name: str) -> Instrument:
+        return self._inst(name).inst
+
+    def book_snapshot(self, instrument: str, depth: int = 0) -> BookSnapshot:
+        """Top ``depth`` levels per side (0: whole book); sequence of that depth's view."""
+        return self._inst(instrument).book.snapshot(depth)
+
+    def checksum(self, instrument: str) -> int:
+        return self._inst(instrument).book.checksum()
+
+    def ticker(self, instrument: str) -> Ticker:
+        return self._inst(instrument).ticker(self.clock)
+
+    def recent_trades(self, instrument: str, limit: int | None = None) -> list[PublicTrade]:
+        """Newest first."""
+        return self._inst(instrument).tape.recent(limit)
+
+    def history(
+        self,
+        instrument: str,
+        interval: str,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int | None = None,
+    ) -> list[Candle]:
+        """Candles with ``start <= candle.start < end``, oldest first, the live one last;
+        with ``limit`` the most recent ``limit``. Unknown interval: ``KeyError``."""
+        series = self._inst(instrument).candles.get(interval)
+        if series is None:
+            raise KeyError(f"unknown interval {interval!r} (one of {', '.join(INTERVALS)})")
+        return series.query(start, end, limit)
+
+    candles = history
+
+    def price(self, symbol: str) -> PriceUpdate | None:
+        """Price of an asset symbol (``"LUXURY001"``, ``"BTC"``) or instrument name."""
+        st = self._insts.get(symbol)
+        if st is None:
+            inst = self.config.resolve(symbol)
+            if inst is None:
+                inst = next(
+                    (i for i in self.config.instruments.values() if i.base.symbol == symbol),
+                    None,
+                )
+            if inst is None:
+                return None
+            st = self._insts[inst.id]
+        return st.price_update(self.clock)
+
+    def portfolio(self, user: str, valuation_asset: str | None = None) -> Portfolio:
+        insts = self._insts
+
+        def prices(iid: str) -> tuple[int | None, int | None]:
+            st = insts[iid]
+            return st.last_price, st.window.open
+
+        return self._portfolio.value(user, valuation_asset or self.valuation_asset, prices)
+
+
+def _non_empty(u: InstrumentUpdate) -> bool:
+    return bool(u.closed or u.conflated or u.ticker_changed or u.price is not None)

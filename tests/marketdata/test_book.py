@@ -1,0 +1,158 @@
+"""L2 book, depth views, sequences and checksum."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from openpit.core.enums import Side
+from openpit.marketdata.book import BookDelta, L2Book, checksum_text
+from tests.marketdata._helpers import BTC, reference_checksum, top
+
+DEPTHS = (1, 3, 10, 25)
+
+changes = st.tuples(
+    st.sampled_from([Side.BUY, Side.SELL]),
+    st.integers(1, 45),
+    st.integers(0, 4),
+)
+batches = st.lists(st.lists(changes, min_size=1, max_size=8), min_size=1, max_size=40)
+
+
+def _apply(client: dict[str, dict[int, int]], delta: BookDelta) -> None:
+    for key, rows in (("bids", delta.bids), ("asks", delta.asks)):
+        for price, qty in rows:
+            if qty:
+                client[key][price] = qty
+            else:
+                client[key].pop(price, None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(batches)
+def test_depth_views_snapshot_plus_deltas_reproduce_next_snapshot(batch_list):
+    book = L2Book(BTC)
+    for d in DEPTHS:
+        book.view(d)
+    clients: dict[int, dict[str, dict[int, int]]] = {}
+    seqs: dict[int, int] = {}
+    for d in (0, *DEPTHS):
+        snap = book.snapshot(d)
+        clients[d] = {"bids": dict(snap.bids), "asks": dict(snap.asks)}
+        seqs[d] = snap.sequence
+    truth: dict[Side, dict[int, int]] = {Side.BUY: {}, Side.SELL: {}}
+    for batch in batch_list:
+        for side, price, qty in batch:
+            book.set_level(side, price, qty)
+            if qty:
+                truth[side][price] = qty
+            else:
+                truth[side].pop(price, None)
+        full = book.commit(ts=1)
+        deltas = {0: full} | {d: book.views[d].deltas for d in DEPTHS} if full else {}
+        for d, delta in deltas.items():
+            if delta is None:
+                continue
+            assert delta.prev_sequence == seqs[d]
+            assert delta.sequence == seqs[d] + 1
+            seqs[d] = delta.sequence
+            _apply(clients[d], delta)
+        for d in (0, *DEPTHS):
+            want_bids = top(truth[Side.BUY], d, best_high=True)
+            want_asks = top(truth[Side.SELL], d, best_high=False)
+            assert sorted(clients[d]["bids"].items(), reverse=True) == want_bids
+            assert sorted(clients[d]["asks"].items()) == want_asks
+            snap = book.snapshot(d)
+            assert snap.bids == want_bids and snap.asks == want_asks
+            assert snap.sequence == seqs[d]
+        assert book.checksum() == reference_checksum(
+            BTC, list(truth[Side.SELL].items()), list(truth[Side.BUY].items())
+        )
+
+
+@settings(max_examples=100, deadline=None)
+@given(batches)
+def test_checksum_after_any_changes_matches_independent_reference(batch_list):
+    book = L2Book(BTC)
+    book.view(5)
+    truth: dict[Side, dict[int, int]] = {Side.BUY: {}, Side.SELL: {}}
+    for batch in batch_list:
+        for side, price, qty in batch:
+            book.set_level(side, price * 997, qty * 12345)
+            if qty:
+                truth[side][price * 997] = qty * 12345
+            else:
+                truth[side].pop(price * 997, None)
+        delta = book.commit(ts=1)
+        ref = reference_checksum(BTC, list(truth[Side.SELL].items()), list(truth[Side.BUY].items()))
+        assert book.checksum() == ref
+        if delta is not None:
+            assert delta.checksum == ref
+        view5 = book.views[5]
+        if view5.deltas is not None and delta is not None:
+            bids5, asks5 = view5.levels()
+            assert view5.deltas.checksum == reference_checksum(BTC, asks5, bids5)
+
+
+def test_view_insert_above_full_view_emits_leaving_level_with_zero():
+    book = L2Book(BTC)
+    view = book.view(2)
+    for p in (100, 99, 98):
+        book.set_level(Side.BUY, p, 1)
+    book.commit(1)
+    assert view.deltas is not None and view.deltas.bids == [(100, 1), (99, 1)]
+    book.set_level(Side.BUY, 101, 5)
+    book.commit(2)
+    assert view.deltas is not None
+    assert view.deltas.bids == [(101, 5), (99, 0)]
+    assert (view.deltas.sequence, view.deltas.prev_sequence) == (2, 1)
+
+
+def test_view_delete_inside_full_view_emits_entering_level():
+    book = L2Book(BTC)
+    view = book.view(2)
+    for p in (100, 99, 98):
+        book.set_level(Side.SELL, p, 3)
+    book.commit(1)
+    book.set_level(Side.SELL, 98, 0)
+    book.commit(2)
+    assert view.deltas is not None and view.deltas.asks == [(98, 0), (100, 3)]
+
+
+def test_view_change_below_full_view_emits_nothing():
+    book = L2Book(BTC)
+    view = book.view(2)
+    for p in (100, 99, 98):
+        book.set_level(Side.BUY, p, 1)
+    book.commit(1)
+    seq = view.sequence
+    book.set_level(Side.BUY, 50, 7)
+    delta = book.commit(2)
+    assert delta is not None and delta.bids == [(50, 7)]
+    assert view.deltas is None and view.sequence == seq
+
+
+def test_commit_level_restored_within_batch_emits_nothing():
+    book = L2Book(BTC)
+    book.set_level(Side.BUY, 100, 1)
+    book.commit(1)
+    book.set_level(Side.BUY, 100, 0)
+    book.set_level(Side.BUY, 100, 1)
+    assert book.commit(2) is None
+    assert book.sequence == 1
+
+
+def test_checksum_worked_example_matches_docs():
+    """The example in docs/market-data.md (BTCUSDT: tick 0.01, lot 0.00001)."""
+    asks = [(4265100, 80000), (4265250, 120000)]
+    bids = [(4265000, 150000), (4264950, 230000)]
+    text = checksum_text(BTC, asks, bids)
+    assert text == "426510080000426525012000042650001500004264950230000"
+    assert reference_checksum(BTC, asks, bids) == 3169829925
+    book = L2Book(BTC)
+    for p, q in asks:
+        book.set_level(Side.SELL, p, q)
+    for p, q in bids:
+        book.set_level(Side.BUY, p, q)
+    book.commit(1)
+    assert book.checksum() == 3169829925

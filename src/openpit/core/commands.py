@@ -16,7 +16,7 @@ import msgspec
 from openpit.core.enums import OrderType, Side, STPMode, TimeInForce
 
 
-class PlaceOrder(msgspec.Struct, tag="place", kw_only=True, omit_defaults=True):
+class PlaceOrder(msgspec.Struct, tag="place", tag_field="cmd", kw_only=True, omit_defaults=True):
     """A new order. ``price`` is the limit price (limit, stop_limit, OCO limit leg).
 
     ``stop_price`` triggers stop, stop_limit, take_profit(_limit) and the OCO stop leg;
@@ -45,13 +45,13 @@ class PlaceOrder(msgspec.Struct, tag="place", kw_only=True, omit_defaults=True):
     deadline: int | None = None  # ms; reject instead of executing a stale order
 
 
-class CancelOrder(msgspec.Struct, tag="cancel", kw_only=True, omit_defaults=True):
+class CancelOrder(msgspec.Struct, tag="cancel", tag_field="cmd", kw_only=True, omit_defaults=True):
     user: str
     order_id: int | None = None
     client_order_id: str | None = None
 
 
-class ModifyOrder(msgspec.Struct, tag="modify", kw_only=True, omit_defaults=True):
+class ModifyOrder(msgspec.Struct, tag="modify", tag_field="cmd", kw_only=True, omit_defaults=True):
     """Change quantity and/or price. Quantity down keeps queue priority; anything else loses it."""
 
     user: str
@@ -62,31 +62,33 @@ class ModifyOrder(msgspec.Struct, tag="modify", kw_only=True, omit_defaults=True
     stop_price: int | None = None
 
 
-class CancelAll(msgspec.Struct, tag="cancel_all", kw_only=True, omit_defaults=True):
+class CancelAll(
+    msgspec.Struct, tag="cancel_all", tag_field="cmd", kw_only=True, omit_defaults=True
+):
     user: str
     instrument: str | None = None
 
 
-class Batch(msgspec.Struct, tag="batch", kw_only=True):
+class Batch(msgspec.Struct, tag="batch", tag_field="cmd", kw_only=True):
     """Several order operations of one user; each is validated and answered on its own."""
 
     user: str
     ops: list[PlaceOrder | CancelOrder | ModifyOrder]
 
 
-class Deposit(msgspec.Struct, tag="deposit", kw_only=True):
+class Deposit(msgspec.Struct, tag="deposit", tag_field="cmd", kw_only=True):
     user: str
     asset: str
     units: int
 
 
-class Withdraw(msgspec.Struct, tag="withdraw", kw_only=True):
+class Withdraw(msgspec.Struct, tag="withdraw", tag_field="cmd", kw_only=True):
     user: str
     asset: str
     units: int
 
 
-class SetHalt(msgspec.Struct, tag="halt", kw_only=True, omit_defaults=True):
+class SetHalt(msgspec.Struct, tag="halt", tag_field="cmd", kw_only=True, omit_defaults=True):
     """Halt (or resume) trading on an instrument; ``until`` (ms) resumes automatically."""
 
     instrument: str
@@ -95,7 +97,7 @@ class SetHalt(msgspec.Struct, tag="halt", kw_only=True, omit_defaults=True):
     until: int | None = None
 
 
-class Clock(msgspec.Struct, tag="clock", kw_only=True):
+class Clock(msgspec.Struct, tag="clock", tag_field="cmd", kw_only=True):
     """Advance venue time: expires day orders and ends halts whose time has come."""
 
 

@@ -1,0 +1,263 @@
+"""The matching engine for all instruments: the API the venue sequencer calls.
+
+Invariants:
+- Pure, synchronous and deterministic: time (``ts``, ms) and order ids come in as
+  arguments; no clock, no I/O, no globals. Same calls → same events, same state.
+- Integers only: prices in ticks, quantities in lots.
+- ``check_*`` never change state; the matching command is only called after its check
+  passed, and then applies completely.
+- Events of one call, in order: the acceptance/modification ``OrderUpdate``; per match
+  Trade, maker update, taker update; cancels and expiries; stop triggers and their
+  matches (order-id order, cascading); finally one ``BookLevel`` per touched level.
+- The book is never crossed after a call; FIFO within a level; every order keeps
+  ``qty == filled + remaining + cancelled``.
+- Picklable: plain ``__slots__`` classes and builtin containers only.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Mapping
+from operator import attrgetter
+
+from openpit.core.commands import CancelOrder, ModifyOrder, PlaceOrder
+from openpit.core.enums import OrderStatus, OrderType, Reason, STPMode, TimeInForce
+from openpit.core.events import Event
+from openpit.core.instrument import Instrument
+from openpit.engine import validate
+from openpit.engine.matching import execute
+from openpit.engine.order import Order
+from openpit.engine.pricing import band_cap, trailing_stop
+from openpit.engine.state import State
+from openpit.engine.stops import arm, run_triggers
+
+_LIMIT = OrderType.LIMIT
+_MARKET = OrderType.MARKET
+_OCO = OrderType.OCO
+_DAY = TimeInForce.DAY
+_PENDING = OrderStatus.PENDING
+_OK = Reason.OK
+_by_id = attrgetter("order_id")
+
+
+class Engine(State):
+    __slots__ = ()
+
+    def __init__(self, instruments: Mapping[str, Instrument], stp_default: STPMode) -> None:
+        super().__init__(instruments, stp_default)
+
+    # -- queries ---------------------------------------------------------------------
+    def order(self, order_id: int) -> Order | None:
+        """A live order (resting or pending stop); None once final."""
+        return self.orders.get(order_id)
+
+    def order_by_client_id(self, user: str, client_order_id: str) -> Order | None:
+        return self.by_client.get((user, client_order_id))
+
+    def open_orders(self, user: str, instrument: str | None = None) -> list[Order]:
+        mine = self.by_user.get(user)
+        if not mine:
+            return []
+        if instrument is None:
+            return list(mine.values())
+        return [o for o in mine.values() if o.instrument == instrument]
+
+    def last_price(self, instrument: str) -> int | None:
+        return self.books[instrument].last
+
+    def best_bid(self, instrument: str) -> int | None:
+        return self.books[instrument].bids.best()
+
+    def best_ask(self, instrument: str) -> int | None:
+        return self.books[instrument].asks.best()
+
+    def depth(
+        self, instrument: str, levels: int
+    ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """(bids best first, asks best first) of (price, total qty), ``levels`` deep."""
+        book = self.books[instrument]
+        return book.bids.depth(levels), book.asks.depth(levels)
+
+    def level_orders(self, instrument: str, is_buy: bool, price: int) -> list[Order]:
+        """The orders resting at one level, in queue (FIFO) order."""
+        lvl = self.books[instrument].side(is_buy).levels.get(price)
+        return [] if lvl is None else list(lvl.orders.values())
+
+    def pending_stops(self, instrument: str) -> list[Order]:
+        """Armed stops (pending stops and OCO stop legs), in order-id order."""
+        return sorted(self.books[instrument].stops.values(), key=_by_id)
+
+    # -- validation and reservations -------------------------------------------------
+    def check_place(self, cmd: PlaceOrder) -> tuple[Reason, str] | None:
+        return validate.check_place(self, cmd)
+
+    def check_cancel(self, cmd: CancelOrder) -> tuple[Reason, str] | None:
+        return validate.check_cancel(self, cmd)
+
+    def check_modify(self, cmd: ModifyOrder) -> tuple[Reason, str] | None:
+        return validate.check_modify(self, cmd)
+
+    def price_cap(self, cmd: PlaceOrder) -> int:
+        """Worst price the order could ever trade at (see docs/engine.md)."""
+        return validate.price_cap(self, cmd)
+
+    def order_price_cap(self, order_id: int) -> int | None:
+        """Worst price a live order could still trade at; None if not live."""
+        o = self.orders.get(order_id)
+        return None if o is None else validate.order_cap(self, o)
+
+    def modify_price_cap(self, cmd: ModifyOrder) -> int | None:
+        """Worst price the order could trade at after ``cmd`` (which passed its check)."""
+        o = self.find(cmd.user, cmd.order_id, cmd.client_order_id)
+        if o is None:
+            return None
+        band = self.books[o.instrument].inst.price_band_ppm
+        price = o.price if cmd.price is None else cmd.price
+        stop = o.stop_price if cmd.stop_price is None else cmd.stop_price
+        if o.pending and price is None:
+            assert stop is not None
+            return band_cap(stop, o.is_buy, band)
+        assert price is not None
+        if o.oco_stop:
+            assert stop is not None
+            leg = o.stop_limit_price
+            if leg is None:
+                leg = band_cap(stop, o.is_buy, band)
+            return max(price, leg) if o.is_buy else min(price, leg)
+        return price
+
+    # -- commands --------------------------------------------------------------------
+    def place(self, cmd: PlaceOrder, order_id: int, ts: int) -> list[Event]:
+        """Accept an order that passed ``check_place`` and run it."""
+        book = self.books[cmd.instrument]
+        stp = cmd.stp
+        o = Order(cmd, order_id, self.stp_default if stp is None else stp, ts)
+        self.add_live(o)
+        t = o.type
+        if o.tif is _DAY and t is not _MARKET:
+            o.expires_at = book.inst.session.day_end(ts)
+            heapq.heappush(self.expiries, (o.expires_at, order_id))
+        events = self.events
+        if t is _LIMIT:
+            events.append(o.update(ts))
+            execute(self, book, o, ts)
+        elif t is _MARKET:
+            ref = book.reference(o.is_buy)
+            assert ref is not None, "market order placed without check_place"
+            o.limit = band_cap(ref, o.is_buy, book.inst.price_band_ppm)
+            events.append(o.update(ts))
+            execute(self, book, o, ts)
+        elif t is _OCO:
+            o.oco_stop = True
+            book.stops[order_id] = o
+            events.append(o.update(ts))
+            execute(self, book, o, ts)
+            if o.oco_stop:
+                arm(self, book, o, ts)
+        else:
+            if t is OrderType.TRAILING_STOP:
+                ref = book.reference(o.is_buy)
+                assert ref is not None, "trailing stop placed without check_place"
+                o.watermark = ref
+                o.stop_price = trailing_stop(ref, o.is_buy, o.trail_ticks, o.trail_ppm)
+            o.pending = True
+            o.status = _PENDING
+            book.stops[order_id] = o
+            events.append(o.update(ts))
+            arm(self, book, o, ts)
+        run_triggers(self, book, ts)
+        return self.flush(ts)
+
+    def cancel(
+        self, cmd: CancelOrder, ts: int, reason: Reason = Reason.USER_CANCELLED
+    ) -> list[Event]:
+        o = self.find(cmd.user, cmd.order_id, cmd.client_order_id)
+        assert o is not None, "cancel without check_cancel"
+        self._end(o, OrderStatus.CANCELLED, reason, ts)
+        return self.flush(ts)
+
+    def cancel_all(self, user: str, instrument: str | None, ts: int) -> list[Event]:
+        for o in self.open_orders(user, instrument):
+            self._end(o, OrderStatus.CANCELLED, Reason.USER_CANCELLED, ts)
+        return self.flush(ts)
+
+    def cancel_order(self, order_id: int, ts: int, reason: Reason) -> list[Event]:
+        """Venue-initiated cancel (liquidation, cancel-on-disconnect...); [] if not live."""
+        o = self.orders.get(order_id)
+        if o is not None:
+            self._end(o, OrderStatus.CANCELLED, reason, ts)
+        return self.flush(ts)
+
+    def expire(self, ts: int) -> list[Event]:
+        """Expire day orders whose trading day ended at or before ``ts``."""
+        heap = self.expiries
+        orders = self.orders
+        while heap and heap[0][0] <= ts:
+            at, oid = heapq.heappop(heap)
+            o = orders.get(oid)
+            if o is not None and o.expires_at == at:
+                self._end(o, OrderStatus.EXPIRED, Reason.DAY_EXPIRED, ts)
+        return self.flush(ts)
+
+    def modify(self, cmd: ModifyOrder, ts: int) -> list[Event]:
+        """Apply a modification that passed ``check_modify``."""
+        o = self.find(cmd.user, cmd.order_id, cmd.client_order_id)
+        assert o is not None, "modify without check_modify"
+        book = self.books[o.instrument]
+        events = self.events
+        qty = cmd.qty
+        delta = 0 if qty is None else qty - o.qty
+        stop = cmd.stop_price
+        if o.pending:
+            o.qty += delta
+            o.remaining += delta
+            if cmd.price is not None:
+                o.price = o.limit = cmd.price
+            if stop is not None:
+                o.stop_price = stop
+            events.append(o.update(ts))
+            if stop is not None:
+                arm(self, book, o, ts)
+        else:
+            if stop is not None:
+                o.stop_price = stop
+            price = o.limit if cmd.price is None else cmd.price
+            if price == o.limit and delta <= 0:
+                if delta:
+                    o.qty += delta
+                    o.remaining += delta
+                    book.side(o.is_buy).levels[price].qty += delta
+                    self.touched[(o.instrument, o.is_buy, price)] = None
+                events.append(o.update(ts))
+            else:
+                self.unbook(book, o)
+                o.qty += delta
+                o.remaining += delta
+                o.price = o.limit = price
+                events.append(o.update(ts))
+                execute(self, book, o, ts)
+            if o.oco_stop and stop is not None:
+                arm(self, book, o, ts)
+        run_triggers(self, book, ts)
+        return self.flush(ts)
+
+    def _end(self, o: Order, status: OrderStatus, reason: Reason, ts: int) -> None:
+        book = self.books[o.instrument]
+        self.unbook(book, o)
+        self.finish(book, o, status, reason, ts)
+
+    # -- snapshots -------------------------------------------------------------------
+    def state_items(self) -> Iterator[tuple[object, ...]]:
+        """Canonical, deterministic content of all state (for the venue's state hash)."""
+        yield ("engine", self.stp_default.value, self.trade_seq)
+        for iid in sorted(self.books):
+            book = self.books[iid]
+            yield ("book", iid, book.last)
+            for side in (book.bids, book.asks):
+                for price in side.prices():
+                    lvl = side.levels[price]
+                    yield ("level", iid, side.is_buy, price, lvl.qty)
+                    for o in lvl.orders.values():
+                        yield ("order", *o.key())
+            for oid in sorted(book.stops):
+                yield ("stop", *book.stops[oid].key())

@@ -7,7 +7,7 @@ from decimal import Decimal
 from openpit.config.loader import RiskSettings
 from openpit.core.commands import PlaceOrder
 from openpit.core.enums import InstrumentKind, OrderStatus, OrderType, Side, TimeInForce
-from openpit.core.events import OrderUpdate, Trade
+from openpit.core.events import OrderUpdate, Position, Trade
 from openpit.core.instrument import Asset, Instrument
 from openpit.ledger import LENDER, Ledger
 
@@ -60,6 +60,7 @@ INSTRUMENTS = {i.id: i for i in (SPOT, MARGIN, LOTS)}
 ASSETS = {a.symbol: a for a in (X, Y, B)}
 RISK = RiskSettings(maintenance_ppm=50_000, warning_ppm=100_000, critical_ppm=75_000)
 POOL = 10**9
+M = "MXY"  # notional_units 1, lot_units 1, maker 0.1 %, taker 0.2 %, max leverage 5
 
 
 def make_ledger(**funds: dict[str, int]) -> Ledger:
@@ -147,3 +148,44 @@ def final(
         cancelled=0,
         filled_value=0,
     )
+
+
+def margin_ledger() -> Ledger:
+    return make_ledger(alice={"Y": 10_000}, bob={"X": 1000, "Y": 100_000})
+
+
+def margin_fill(
+    led: Ledger,
+    oid: int,
+    side: Side,
+    qty: int,
+    price: int,
+    *,
+    cap: int | None = None,
+    leverage: int = 5,
+    reduce_only: bool = False,
+    alice_taker: bool = False,
+) -> list[object]:
+    """alice's margin order ``oid`` against a spot counter-order of bob, fully filled."""
+    mine = order(
+        "alice", side, qty, cap or price, instrument=M, leverage=leverage, reduce_only=reduce_only
+    )
+    assert isinstance(led.reserve(oid, mine, cap or price), list)
+    theirs = order("bob", side.opposite, qty, price, instrument=M)
+    assert isinstance(led.reserve(oid + 1000, theirs, price), list)
+    a, b = ("alice", oid), ("bob", oid + 1000)
+    maker, taker = (b, a) if alice_taker else (a, b)
+    taker_side = side if alice_taker else side.opposite
+    events = led.apply(
+        [
+            trade(maker, taker, taker_side, price, qty, instrument=M, trade_id=oid),
+            final("alice", oid, OrderStatus.FILLED, instrument=M, side=side),
+            final("bob", oid + 1000, OrderStatus.FILLED, instrument=M, side=side.opposite),
+        ]
+    )
+    return list(events)
+
+
+def margin_pos(led: Ledger) -> Position:
+    (pos,) = [p for p in led.positions("alice") if p.margin_mode]
+    return pos

@@ -29,12 +29,15 @@ def run_live(
     *,
     segment_bytes: int = 1 << 20,
     mode: FsyncMode = FsyncMode.OFF,
+    group: int = 16,
 ) -> ChainTarget:
-    """Execute ``commands`` on a fresh target, journaling each one; flush at the end."""
+    """Execute ``commands`` on a fresh target, journaling each one, flushing every ``group``."""
     target = ChainTarget()
     writer = JournalWriter(journal_dir, 1, mode=mode, segment_bytes=segment_bytes)
     for command, ts in commands:
         target.execute(command, ts)
         writer.append(target.seq, ts, encode_command(command))
+        if target.seq % group == 0:
+            writer.flush()
     writer.close_sync()
     return target

@@ -5,7 +5,7 @@ Invariants:
   a hash chain, so any lost, repeated, reordered or altered command changes
   ``state_hash()``; it also keeps a little state (balances, open orders) so a pickle
   snapshot has something to carry.
-- ``random_commands`` is a pure function of its seed.
+- ``random_commands`` and ``venue_commands`` are pure functions of their seed.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from openpit.core.commands import (
     Clock,
     Command,
     Deposit,
+    ModifyOrder,
     PlaceOrder,
     Withdraw,
     encode_command,
 )
-from openpit.core.enums import OrderType, Side
+from openpit.core.enums import OrderType, Side, TimeInForce
 
 
 class ChainTarget:
@@ -103,5 +104,57 @@ def random_commands(
             command = CancelOrder(user=user, order_id=rng.randrange(1, placed + 1))
         else:
             command = Clock()
+        out.append((command, ts))
+    return out
+
+
+def venue_commands(
+    seed: int,
+    count: int,
+    *,
+    users: tuple[str, ...] = ("alice", "bob", "demo"),
+    instrument: str = "BTCUSDT",
+    mid_ticks: int = 4_265_000,
+    step_ticks: int = 50,
+    start_ts: int = 1_795_446_000_000,
+) -> list[tuple[Command, int]]:
+    """A venue-shaped stream: limit/market/stop orders around ``mid_ticks``, cancels of
+    recent orders and modifies, for replaying through the real ``Venue``."""
+    rng = random.Random(seed)
+    out: list[tuple[Command, int]] = []
+    ts = start_ts
+    for i in range(count):
+        ts += rng.randrange(0, 20)
+        user = rng.choice(users)
+        roll = rng.random()
+        price = mid_ticks + rng.randint(-40, 40) * step_ticks
+        command: Command
+        if roll < 0.6:
+            kind = rng.choice(
+                (
+                    OrderType.LIMIT,
+                    OrderType.LIMIT,
+                    OrderType.LIMIT,
+                    OrderType.MARKET,
+                    OrderType.STOP,
+                )
+            )
+            command = PlaceOrder(
+                user=user,
+                instrument=instrument,
+                side=rng.choice((Side.BUY, Side.SELL)),
+                type=kind,
+                qty=rng.randint(1, 5000),
+                price=price if kind is OrderType.LIMIT else None,
+                stop_price=price if kind is OrderType.STOP else None,
+                tif=TimeInForce.IOC if kind is OrderType.MARKET else TimeInForce.GTC,
+                client_order_id=f"c{i}" if rng.random() < 0.3 else None,
+            )
+        elif roll < 0.9:
+            command = CancelOrder(user=user, order_id=max(1, i - rng.randrange(0, 50)))
+        else:
+            command = ModifyOrder(
+                user=user, order_id=max(1, i - rng.randrange(0, 50)), qty=rng.randint(1, 5000)
+            )
         out.append((command, ts))
     return out

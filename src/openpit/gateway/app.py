@@ -1,0 +1,376 @@
+"""The aiohttp application: HTTP and every WebSocket endpoint on one port.
+
+Invariants:
+- ``/ws`` speaks flat or typed, chosen by the first frame (``action`` → flat,
+  ``type`` → typed) unless ``?dialect=`` forces one; ``/ws/market-data``,
+  ``/ws/trading``, ``/ws/notifications``, ``/ws/custom`` speak envelope; ``/`` with
+  an upgrade speaks typed. A dialect whose module is not built answers once in its
+  spec's error shape and closes with 1011.
+- Per connection the asyncio layer is thin: read a frame, hand it to ``session``;
+  everything written goes through the connection's outbox (see ``hub``).
+- One sweeper task per app drives heartbeats for every connection.
+- ``shutdown`` stops accepting, tells every client in its dialect, closes each with
+  1001 and waits (bounded) for the closes; the caller then flushes the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import cast
+
+import msgspec
+from aiohttp import WSMsgType, web
+
+from openpit.gateway import unsupported
+from openpit.gateway.auth import Authenticator, KeyStore
+from openpit.gateway.connection import Connection
+from openpit.gateway.dialects import flat as _flat
+from openpit.gateway.dialects.base import Dialect
+from openpit.gateway.hub import Hub, MarketSource, Service, wall_ms
+from openpit.gateway.limits import RateLimiter
+from openpit.gateway.metrics import make_registry, render
+from openpit.gateway.model import CloseReason
+from openpit.gateway.session import handle
+from openpit.gateway.settings import GatewaySettings
+
+log = logging.getLogger("openpit.gateway")
+
+DIALECT_NAMES = ("flat", "envelope", "typed")
+ENVELOPE_PATHS = ("/ws/market-data", "/ws/trading", "/ws/notifications", "/ws/custom")
+_FLAT: Dialect = _flat  # mypy checks that the module satisfies the plug-in protocol
+
+HUB = web.AppKey("openpit.gateway.hub", Hub)
+_SWEEPER = web.AppKey("openpit.gateway.sweeper", asyncio.Task[None])
+_SOCKETS = web.AppKey("openpit.gateway.sockets", set[web.WebSocketResponse])
+_CLOSED = web.AppKey("openpit.gateway.shut", list[bool])
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def load_dialects() -> dict[str, Dialect]:
+    """Every dialect module that exists under ``openpit.gateway.dialects``."""
+    out: dict[str, Dialect] = {}
+    for name in DIALECT_NAMES:
+        module_name = f"openpit.gateway.dialects.{name}"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        out[name] = cast(Dialect, module)
+    return out
+
+
+class _Head(msgspec.Struct):
+    action: object = None
+    type: object = None
+
+
+_head = msgspec.json.Decoder(_Head)
+
+
+def sniff(frame: str | bytes) -> str:
+    """Dialect of a first frame on ``/ws``: ``type`` → typed, otherwise flat."""
+    try:
+        head = _head.decode(frame)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return "flat"  # flat will answer with a clear 400
+    return "typed" if head.action is None and head.type is not None else "flat"
+
+
+def create_app(
+    service: Service,
+    marketdata: MarketSource,
+    keys: KeyStore,
+    settings: GatewaySettings | None = None,
+    *,
+    authenticator: Authenticator | None = None,
+    apply_marketdata: bool = True,
+    root_handler: Handler | None = None,
+    clock_ms: Callable[[], int] = wall_ms,
+) -> web.Application:
+    """The gateway as an aiohttp application (HTTP + WebSocket on one port).
+
+    ``apply_marketdata``: the gateway folds every published result into ``marketdata``
+    (the default; then nothing else may call ``marketdata.apply``).
+    ``root_handler``: serves plain HTTP ``GET /`` (e.g. the dashboard).
+    """
+    settings = settings or GatewaySettings()
+    hub = Hub(
+        service,
+        marketdata,
+        keys,
+        settings,
+        load_dialects(),
+        authenticator=authenticator,
+        apply_marketdata=apply_marketdata,
+        clock_ms=clock_ms,
+    )
+    app = web.Application()
+    app[HUB] = hub
+    app[_SOCKETS] = set()
+    app[_CLOSED] = []
+    registry = make_registry(hub.snapshot_stats)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "status": "ok" if hub.accepting else "shutting_down",
+                "connections": len(hub.connections),
+                "dialects": sorted(hub.dialects),
+            }
+        )
+
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(body=render(registry), content_type="text/plain", charset="utf-8")
+
+    def endpoint(forced: str | None) -> Handler:
+        async def serve(request: web.Request) -> web.StreamResponse:
+            return await _serve(request, forced)
+
+        return serve
+
+    async def root(request: web.Request) -> web.StreamResponse:
+        probe = web.WebSocketResponse()
+        if probe.can_prepare(request).ok:
+            return await _serve(request, "typed")
+        if root_handler is not None:
+            return await root_handler(request)
+        return web.Response(text="openpit gateway: WebSocket at /ws, health at /healthz\n")
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/ws", endpoint(None))
+    for path in ENVELOPE_PATHS:
+        app.router.add_get(path, endpoint("envelope"))
+    app.router.add_get("/", root)
+    app.on_startup.append(_start)
+    app.on_shutdown.append(shutdown)
+    app.on_cleanup.append(_cleanup)
+    return app
+
+
+async def _start(app: web.Application) -> None:
+    hub = app[HUB]
+    s = hub.settings
+    tick = max(0.01, min(1.0, s.ping_interval / 4, s.pong_timeout / 4))
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.sleep(tick)
+            try:
+                hub.sweep(time.monotonic())
+            except Exception:  # pragma: no cover - never let heartbeats die silently
+                log.exception("heartbeat sweep failed")
+
+    app[_SWEEPER] = asyncio.get_running_loop().create_task(sweep())
+
+
+async def _cleanup(app: web.Application) -> None:
+    task = app.get(_SWEEPER)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    app[HUB].detach()
+
+
+async def shutdown(app: web.Application) -> None:
+    """Graceful stop: refuse new connections, say goodbye in each dialect, close 1001."""
+    if app[_CLOSED]:
+        return
+    app[_CLOSED].append(True)
+    hub = app[HUB]
+    hub.accepting = False
+    conns = list(hub.connections)
+    for conn in conns:
+        hub.close(conn, CloseReason.GOING_AWAY, "Server shutting down")
+    others = [ws for ws in app[_SOCKETS] if not ws.closed]
+    for ws in others:
+        with contextlib.suppress(Exception):
+            await ws.close(code=1001, message=b"Server shutting down", drain=False)
+    waits = [asyncio.ensure_future(c.closed.wait()) for c in conns]
+    if waits:
+        _, pending = await asyncio.wait(waits, timeout=hub.settings.close_timeout + 1)
+        for w in pending:
+            w.cancel()
+
+
+async def _serve(request: web.Request, forced: str | None) -> web.StreamResponse:
+    app = request.app
+    hub = app[HUB]
+    if not hub.accepting:
+        return web.Response(status=503, text="shutting down\n")
+    wanted = request.query.get("dialect")
+    if wanted is not None:
+        if wanted not in DIALECT_NAMES:
+            return web.Response(
+                status=400, text=f"unknown dialect {wanted!r} (one of {', '.join(DIALECT_NAMES)})\n"
+            )
+        forced = wanted
+    s = hub.settings
+    ws = web.WebSocketResponse(
+        max_msg_size=s.max_frame_bytes, compress=s.compress, timeout=s.close_timeout
+    )
+    if not ws.can_prepare(request).ok:
+        return web.Response(status=426, text="WebSocket upgrade required\n")
+    await ws.prepare(request)
+    app[_SOCKETS].add(ws)
+    try:
+        name, first = forced, None
+        if name is None:
+            msg = await ws.receive()
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                if msg.type is WSMsgType.ERROR and ws.close_code == 1009:
+                    hub.count_close(CloseReason.TOO_BIG.value)
+                return ws
+            first = cast(str | bytes, msg.data)
+            name = sniff(first)
+        dialect = hub.dialects.get(name)
+        if dialect is None:
+            await ws.send_str(unsupported.error_payload(name, hub.clock_ms()).decode())
+            await ws.close(code=unsupported.CLOSE_CODE, message=f"{name} not available".encode())
+            hub.count_close(CloseReason.UNSUPPORTED.value)
+            return ws
+        await _run(hub, ws, request, dialect, first)
+        return ws
+    finally:
+        app[_SOCKETS].discard(ws)
+
+
+async def _run(
+    hub: Hub,
+    ws: web.WebSocketResponse,
+    request: web.Request,
+    dialect: Dialect,
+    first: str | bytes | None,
+) -> None:
+    transport = request.transport
+    assert transport is not None
+    now = time.monotonic()
+    conn = Connection(
+        hub.next_id(),
+        dialect,
+        transport,
+        hub,
+        RateLimiter(hub.settings.rates, now),
+        hub.settings.send_budget_bytes,
+        now,
+    )
+
+    def closer(code: int, message: str) -> None:
+        if conn.close_task is None:
+            conn.close_task = asyncio.ensure_future(
+                ws.close(code=code, message=message.encode()[:120], drain=False)
+            )
+
+    conn.closer = closer
+    hub.register(conn)
+    reason = "client"
+    try:
+        if first is not None:
+            await handle(hub, conn, first)
+        while True:
+            msg = await ws.receive()
+            if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
+                await handle(hub, conn, cast(str | bytes, msg.data))
+                continue
+            if msg.type is WSMsgType.ERROR:
+                reason = CloseReason.TOO_BIG.value if ws.close_code == 1009 else "protocol_error"
+            break
+    except asyncio.CancelledError:
+        reason = "cancelled"
+        raise
+    finally:
+        hub.unregister(conn, reason)
+        if conn.close_task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await conn.close_task
+
+
+# -- running -------------------------------------------------------------------------------
+
+
+@dataclass
+class RunningGateway:
+    runner: web.AppRunner
+    host: str
+    port: int
+
+    @property
+    def app(self) -> web.Application:
+        return self.runner.app
+
+    @property
+    def urls(self) -> dict[str, str]:
+        base = f"{self.host}:{self.port}"
+        return {
+            "flat/typed": f"ws://{base}/ws",
+            "envelope": f"ws://{base}/ws/market-data",
+            "typed": f"ws://{base}/",
+            "health": f"http://{base}/healthz",
+            "metrics": f"http://{base}/metrics",
+        }
+
+    async def stop(self) -> None:
+        await shutdown(self.app)
+        await self.runner.cleanup()
+
+
+async def start_gateway(
+    app: web.Application, host: str | None = None, port: int | None = None
+) -> RunningGateway:
+    """Listen on ``host:port`` (defaults from the settings; port 0 picks a free one)."""
+    hub = app[HUB]
+    host = hub.settings.host if host is None else host
+    port = hub.settings.port if port is None else port
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=hub.settings.close_timeout)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = port
+    for addr in runner.addresses:
+        if isinstance(addr, tuple):
+            bound = int(addr[1])
+            break
+    return RunningGateway(runner, host, bound)
+
+
+async def run_gateway(
+    app: web.Application,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    stop: asyncio.Event | None = None,
+    print_fn: Callable[[str], None] = print,
+) -> None:
+    """Serve until SIGTERM/SIGINT (or ``stop`` is set), then shut down gracefully.
+
+    Prints the URLs once listening. Returns after every client was told and closed;
+    the caller then flushes the journal and exits 0.
+    """
+    running = await start_gateway(app, host, port)
+    for name, url in running.urls.items():
+        print_fn(f"openpit gateway {name:10} {url}")
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        await stop.wait()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        print_fn("openpit gateway: shutting down")
+        await running.stop()

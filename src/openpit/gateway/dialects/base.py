@@ -1,0 +1,89 @@
+"""The dialect plug-in interface: one pure module per wire dialect, all the same shape.
+
+Invariants:
+- A dialect is pure and synchronous: ``parse`` turns one text frame into one neutral
+  ``Request``; every ``render_*`` turns neutral data into the JSON payload bytes of
+  one message. No I/O, no clock reads (timestamps come in as ``ts``), no state.
+- Market and private renderers are called once per event per variant; the gateway
+  frames the bytes once and fans them out, so a renderer must not depend on who
+  receives the message.
+- ``close_codes`` maps each neutral ``CloseReason`` to the dialect's close code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from openpit.core.events import InstrumentStatus, OrderUpdate, Position, Trade
+from openpit.core.instrument import Instrument
+from openpit.gateway.auth import Principal
+from openpit.gateway.model import (
+    BookView,
+    CloseReason,
+    ErrorKind,
+    OrderAck,
+    OrderFee,
+    Request,
+    Subscribe,
+    TickerView,
+    Unsubscribe,
+)
+
+
+class Dialect(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def close_codes(self) -> Mapping[CloseReason, int]: ...
+
+    @property
+    def field_names(self) -> Mapping[str, str]:
+        """Neutral field name ("qty", "price", ...) -> the dialect's wire name."""
+        ...
+
+    def parse(self, frame: str | bytes) -> Request: ...
+
+    # -- replies -----------------------------------------------------------------
+    def render_error(
+        self,
+        kind: ErrorKind,
+        message: str,
+        ts: int,
+        request: Request | None = None,
+        *,
+        reason: str | None = None,
+        retry_after: float | None = None,
+    ) -> bytes: ...
+
+    def render_authenticated(self, principal: Principal, ts: int, request: Request) -> bytes: ...
+
+    def render_subscribed(self, request: Subscribe, ts: int) -> bytes: ...
+
+    def render_unsubscribed(self, request: Unsubscribe, ts: int) -> bytes: ...
+
+    def render_ping(self, ts: int) -> bytes: ...
+
+    def render_pong(self, ts: int, request: Request) -> bytes: ...
+
+    def render_close(self, code: int, message: str, ts: int) -> bytes: ...
+
+    def render_order_ack(
+        self, ack: OrderAck, inst: Instrument | None, ts: int, request: Request
+    ) -> bytes: ...
+
+    # -- streams (rendered once, fanned out) -------------------------------------
+    def render_trade(self, inst: Instrument, trade: Trade) -> bytes: ...
+
+    def render_book(self, inst: Instrument, book: BookView, ts: int) -> bytes: ...
+
+    def render_ticker(self, inst: Instrument, ticker: TickerView, ts: int) -> bytes: ...
+
+    def render_order(self, inst: Instrument, order: OrderUpdate, fee: OrderFee) -> bytes: ...
+
+    def render_position(self, inst: Instrument, position: Position) -> bytes: ...
+
+    def render_venue_status(self, venue: str, status: str, ts: int) -> bytes: ...
+
+    def render_instrument_status(self, inst: Instrument, status: InstrumentStatus) -> bytes: ...

@@ -1,0 +1,485 @@
+"""The hub: fans venue results out to subscribers, flushes outboxes, closes connections.
+
+Invariants:
+- Frame once, write once per tick: every stream message is rendered once per dialect
+  and variant, framed once, and the same bytes object is appended to each
+  subscriber's outbox; the first append of a tick schedules one ``flush`` with
+  ``loop.call_soon``, which writes each dirty outbox with a single ``transport.write``.
+- Private events (orders, positions) are published under a key whose variant is the
+  owning user and each receiver's user is checked again before the push: a
+  connection never receives another user's private data.
+- Snapshot-style streams (order book top-N, ticker) are conflated per instrument to
+  at most one message per interval, and a trailing message always carries the
+  state after the last change.
+- The hub is the one that folds venue events into the market-data facade
+  (``apply``) unless told otherwise; results arrive in sequence order from the
+  service, so market data sees every event once, in order.
+- Slow consumers are closed with the dialect's policy close; their outbox is dropped
+  (they will resubscribe); other connections are not affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from openpit.config.loader import VenueConfig
+from openpit.core.commands import Command
+from openpit.core.events import (
+    BookLevel,
+    Event,
+    Fill,
+    InstrumentStatus,
+    OrderUpdate,
+    Position,
+    Trade,
+)
+from openpit.core.instrument import Instrument
+from openpit.gateway.auth import Authenticator, HmacAuthenticator, KeyStore
+from openpit.gateway.connection import Connection, ConnState
+from openpit.gateway.dialects.base import Dialect
+from openpit.gateway.frames import text_frame
+from openpit.gateway.limits import KeyConnections
+from openpit.gateway.model import (
+    ALL_INSTRUMENTS,
+    BookView,
+    Channel,
+    CloseReason,
+    OrderFee,
+    TickerView,
+)
+from openpit.gateway.settings import GatewaySettings
+from openpit.gateway.subscriptions import Key, Registry
+from openpit.venue import CommandResult
+
+log = logging.getLogger("openpit.gateway")
+
+
+# -- what the hub needs from its neighbours -----------------------------------------------
+
+
+class Service(Protocol):
+    """``openpit.server.service.VenueService`` as the gateway uses it."""
+
+    config: VenueConfig
+
+    async def submit(self, command: Command) -> CommandResult: ...
+
+    def add_listener(self, listener: Callable[[CommandResult], None]) -> None: ...
+
+    def remove_listener(self, listener: Callable[[CommandResult], None]) -> None: ...
+
+
+class BookLike(Protocol):
+    @property
+    def bids(self) -> Sequence[tuple[int, int]]: ...
+
+    @property
+    def asks(self) -> Sequence[tuple[int, int]]: ...
+
+    @property
+    def ts(self) -> int: ...
+
+
+class TickerLike(Protocol):
+    @property
+    def last_price(self) -> int | None: ...
+
+    @property
+    def volume(self) -> int: ...
+
+    @property
+    def bid(self) -> int | None: ...
+
+    @property
+    def ask(self) -> int | None: ...
+
+    @property
+    def high(self) -> int | None: ...
+
+    @property
+    def low(self) -> int | None: ...
+
+    @property
+    def ts(self) -> int: ...
+
+
+class MarketSource(Protocol):
+    """``openpit.marketdata.MarketData`` as the gateway uses it."""
+
+    def apply(self, events: Sequence[Event]) -> object: ...
+
+    def book_snapshot(self, instrument: str, depth: int = 0) -> BookLike: ...
+
+    def ticker(self, instrument: str) -> TickerLike: ...
+
+
+@dataclass(slots=True)
+class LiveOrder:
+    instrument: str
+    user: str
+    client_order_id: str | None
+    fee: OrderFee = field(default_factory=OrderFee)
+
+
+@dataclass(slots=True)
+class Stats:
+    connections: dict[str, int] = field(default_factory=dict)  # dialect -> open now
+    accepted: int = 0
+    messages_in: int = 0
+    bytes_in: int = 0
+    messages_out: int = 0
+    bytes_out: int = 0
+    closes: dict[str, int] = field(default_factory=dict)  # reason -> count
+    errors: dict[str, int] = field(default_factory=dict)  # error kind -> count
+
+
+class _Throttle:
+    __slots__ = ("handle", "last")
+
+    def __init__(self) -> None:
+        self.last = -1e18
+        self.handle: asyncio.Handle | None = None
+
+
+def book_view(book: BookLike) -> BookView:
+    return BookView(tuple(book.bids), tuple(book.asks), book.ts)
+
+
+def ticker_view(t: TickerLike) -> TickerView:
+    return TickerView(t.last_price, t.volume, t.bid, t.ask, t.high, t.low, t.ts)
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Hub:
+    def __init__(
+        self,
+        service: Service,
+        marketdata: MarketSource,
+        keys: KeyStore,
+        settings: GatewaySettings,
+        dialects: Mapping[str, Dialect],
+        *,
+        authenticator: Authenticator | None = None,
+        apply_marketdata: bool = True,
+        clock_ms: Callable[[], int] = wall_ms,
+    ) -> None:
+        self.service = service
+        self.config = service.config
+        self.marketdata = marketdata
+        self.settings = settings
+        self.dialects = dict(dialects)
+        self.hmac = HmacAuthenticator(keys, settings.signature_window_ms)
+        self.authenticator = authenticator
+        self.apply_marketdata = apply_marketdata
+        self.clock_ms = clock_ms
+        self.registry = Registry()
+        self.key_connections = KeyConnections(settings.max_connections_per_key)
+        self.connections: dict[Connection, None] = {}
+        self.stats = Stats()
+        self.venue_status: dict[str, str] = dict.fromkeys(self.config.venues, "connected")
+        self.orders: dict[int, LiveOrder] = {}
+        self.accepting = True
+        self._dirty: list[Connection] = []
+        self._flush_scheduled = False
+        self._throttles: dict[tuple[Channel, str], _Throttle] = {}
+        self._next_id = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        service.add_listener(self.on_result)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    def detach(self) -> None:
+        self.service.remove_listener(self.on_result)
+        for throttle in self._throttles.values():
+            if throttle.handle is not None:
+                throttle.handle.cancel()
+        self._throttles.clear()
+
+    # -- connections ------------------------------------------------------------------
+    def next_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def register(self, conn: Connection) -> None:
+        self.connections[conn] = None
+        self.stats.accepted += 1
+        name = conn.dialect.name
+        self.stats.connections[name] = self.stats.connections.get(name, 0) + 1
+        conn.transition(ConnState.OPEN)
+
+    def unregister(self, conn: Connection, reason: str = "client") -> None:
+        if conn not in self.connections:
+            return
+        del self.connections[conn]
+        if conn.active:
+            self.count_close(reason)
+        self.registry.remove_all(conn)
+        if conn.principal is not None and conn.principal.key_id is not None:
+            self.key_connections.release(conn.principal.key_id)
+        name = conn.dialect.name
+        self.stats.connections[name] = self.stats.connections.get(name, 1) - 1
+        self.stats.bytes_out += conn.bytes_out
+        self.stats.messages_out += conn.messages_out
+        conn.bytes_out = conn.messages_out = 0
+        conn.outbox.clear()
+        conn.transition(ConnState.CLOSED)
+        conn.closed.set()
+
+    def count_close(self, reason: str) -> None:
+        self.stats.closes[reason] = self.stats.closes.get(reason, 0) + 1
+
+    def close(self, conn: Connection, reason: CloseReason, message: str) -> None:
+        """Tell the client why (in its dialect), then close with the dialect's code."""
+        if not conn.active:
+            return
+        code = conn.dialect.close_codes[reason]
+        notice = text_frame(conn.dialect.render_close(code, message, self.clock_ms()))
+        if reason is CloseReason.POLICY and conn.pending + conn.buffered > conn.budget // 2:
+            conn.outbox.clear()  # the backlog that broke the budget: dropped, and we say so
+            conn.pending = 0
+        conn.outbox.append(notice)
+        conn.pending += len(notice)
+        self._flush_one(conn)
+        conn.transition(ConnState.CLOSING)
+        self.count_close(reason.value)
+        conn.close_code = code
+        conn.close_reason = message
+        if conn.closer is not None:
+            conn.closer(code, message)
+
+    # -- output -------------------------------------------------------------------------
+    def mark_dirty(self, conn: Connection) -> None:
+        self._dirty.append(conn)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self.flush)
+
+    def over_budget(self, conn: Connection) -> None:
+        conn.refresh_buffered()
+        self.close(
+            conn,
+            CloseReason.POLICY,
+            f"slow consumer: more than {conn.budget} bytes waiting to be sent",
+        )
+
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, []
+        for conn in dirty:
+            self._flush_one(conn)
+
+    def _flush_one(self, conn: Connection) -> None:
+        if not conn.outbox:
+            return
+        try:
+            conn.flush()
+        except Exception:  # a broken transport: the reader side will notice and clean up
+            log.debug("write failed on %r", conn, exc_info=True)
+            conn.outbox.clear()
+            conn.pending = 0
+
+    def publish(self, key: Key, render: Callable[[Dialect], bytes]) -> int:
+        """Render once per dialect, frame once, push to every subscriber of ``key``."""
+        groups = self.registry.subs.get(key)
+        if not groups:
+            return 0
+        n = 0
+        for name, conns in groups.items():
+            frame = text_frame(render(self.dialects[name]))
+            for conn in conns:
+                conn.push_frame(frame)
+            n += len(conns)
+        return n
+
+    def publish_private(self, key: Key, user: str, render: Callable[[Dialect], bytes]) -> None:
+        groups = self.registry.subs.get(key)
+        if not groups:
+            return
+        for name, conns in groups.items():
+            frame = text_frame(render(self.dialects[name]))
+            for conn in conns:
+                if conn.user == user:  # the key already says so; never trust one check
+                    conn.push_frame(frame)
+
+    # -- venue results ------------------------------------------------------------------
+    def on_result(self, result: CommandResult) -> None:
+        events = result.events
+        if self.apply_marketdata and events:
+            self.marketdata.apply(events)
+        if not events:
+            return
+        insts = self.config.instruments
+        for ev in events:  # fees first: a fill follows the order update it belongs to
+            if type(ev) is Fill:
+                self._on_fill(ev)
+        for ev in events:
+            t = type(ev)
+            if t is Trade:
+                assert isinstance(ev, Trade)
+                inst = insts[ev.instrument]
+                self.publish(
+                    (Channel.TRADES.value, ev.instrument, None),
+                    lambda d, i=inst, e=ev: d.render_trade(i, e),  # type: ignore[misc]
+                )
+                self.touch(Channel.TICKER, ev.instrument)
+            elif t is BookLevel:
+                assert isinstance(ev, BookLevel)
+                self.touch(Channel.BOOK, ev.instrument)
+                self.touch(Channel.TICKER, ev.instrument)
+            elif t is OrderUpdate:
+                assert isinstance(ev, OrderUpdate)
+                self._on_order(insts[ev.instrument], ev)
+            elif t is Position:
+                assert isinstance(ev, Position)
+                inst = insts[ev.instrument]
+                for ikey in (ev.instrument, ALL_INSTRUMENTS):
+                    self.publish_private(
+                        (Channel.POSITIONS.value, ikey, ev.user),
+                        ev.user,
+                        lambda d, i=inst, e=ev: d.render_position(i, e),  # type: ignore[misc]
+                    )
+            elif t is InstrumentStatus:
+                assert isinstance(ev, InstrumentStatus)
+                inst = insts[ev.instrument]
+                self.publish(
+                    (Channel.SYSTEM.value, ALL_INSTRUMENTS, None),
+                    lambda d, i=inst, e=ev: d.render_instrument_status(i, e),  # type: ignore[misc]
+                )
+
+    def _on_fill(self, fill: Fill) -> None:
+        live = self.orders.get(fill.order_id)
+        if live is None:
+            live = self.orders[fill.order_id] = LiveOrder(
+                fill.instrument, fill.user, fill.client_order_id
+            )
+        live.fee = OrderFee(live.fee.units + fill.fee, fill.fee_asset, fill.fee_rate_ppm)
+
+    def _on_order(self, inst: Instrument, order: OrderUpdate) -> None:
+        live = self.orders.get(order.order_id)
+        if live is None:
+            live = self.orders[order.order_id] = LiveOrder(
+                order.instrument, order.user, order.client_order_id
+            )
+        fee = live.fee
+        if order.status.is_final:
+            del self.orders[order.order_id]
+        for ikey in (order.instrument, ALL_INSTRUMENTS):
+            self.publish_private(
+                (Channel.ORDERS.value, ikey, order.user),
+                order.user,
+                lambda d, e=order, f=fee: d.render_order(inst, e, f),  # type: ignore[misc]
+            )
+
+    def find_order(self, user: str, order_id: int | None, client_id: str | None) -> int | None:
+        if order_id is not None:
+            live = self.orders.get(order_id)
+            return order_id if live is not None and live.user == user else None
+        for oid, live in self.orders.items():
+            if live.user == user and live.client_order_id == client_id:
+                return oid
+        return None
+
+    # -- conflated snapshot streams ------------------------------------------------------
+    def touch(self, channel: Channel, instrument: str) -> None:
+        """A book/ticker changed: schedule a (throttled) snapshot for its subscribers."""
+        if not self.registry.watched(channel, instrument):
+            return
+        key = (channel, instrument)
+        throttle = self._throttles.get(key)
+        if throttle is None:
+            throttle = self._throttles[key] = _Throttle()
+        if throttle.handle is not None:
+            return
+        interval = (
+            self.settings.book_interval
+            if channel is Channel.BOOK
+            else self.settings.ticker_interval
+        )
+        delay = throttle.last + interval - self.loop.time()
+        if delay <= 0:
+            throttle.handle = self.loop.call_soon(self._emit, channel, instrument)
+        else:
+            throttle.handle = self.loop.call_later(delay, self._emit, channel, instrument)
+
+    def _emit(self, channel: Channel, instrument: str) -> None:
+        throttle = self._throttles.get((channel, instrument))
+        if throttle is None:
+            return
+        throttle.handle = None
+        throttle.last = self.loop.time()
+        inst = self.config.instruments[instrument]
+        now = self.clock_ms()
+        if channel is Channel.BOOK:
+            for depth in self.registry.variants(Channel.BOOK, instrument):
+                assert isinstance(depth, int)
+                view = book_view(self.marketdata.book_snapshot(instrument, depth))
+                self.publish(
+                    (Channel.BOOK.value, instrument, depth),
+                    lambda d, v=view: d.render_book(inst, v, now),  # type: ignore[misc]
+                )
+        else:
+            tick = ticker_view(self.marketdata.ticker(instrument))
+            self.publish(
+                (Channel.TICKER.value, instrument, None),
+                lambda d: d.render_ticker(inst, tick, now),
+            )
+        if not self.registry.watched(channel, instrument):
+            del self._throttles[(channel, instrument)]
+
+    # -- system -------------------------------------------------------------------------
+    def set_venue_status(self, venue: str, status: str) -> None:
+        """Announce a venue connection status change on ``system_events``."""
+        if self.venue_status.get(venue) == status:
+            return
+        self.venue_status[venue] = status
+        now = self.clock_ms()
+        self.publish(
+            (Channel.SYSTEM.value, ALL_INSTRUMENTS, None),
+            lambda d: d.render_venue_status(venue, status, now),
+        )
+
+    # -- heartbeats ---------------------------------------------------------------------
+    def sweep(self, now: float) -> None:
+        """Send pings to quiet connections; close those that did not answer in time."""
+        ping_after, pong_within = self.settings.ping_interval, self.settings.pong_timeout
+        for conn in list(self.connections):
+            if not conn.active:
+                continue
+            if conn.ping_sent is None:
+                if now - conn.last_rx >= ping_after:
+                    conn.ping_sent = now
+                    conn.send(conn.dialect.render_ping(self.clock_ms()))
+            elif now - conn.ping_sent >= pong_within:
+                self.close(
+                    conn,
+                    CloseReason.HEARTBEAT,
+                    f"Session timeout: no pong within {pong_within:g} s of the ping",
+                )
+
+    def snapshot_stats(self) -> Stats:
+        """Totals including bytes still attributed to live connections."""
+        s = self.stats
+        live_bytes = sum(c.bytes_out for c in self.connections)
+        live_msgs = sum(c.messages_out for c in self.connections)
+        return Stats(
+            connections=dict(s.connections),
+            accepted=s.accepted,
+            messages_in=s.messages_in,
+            bytes_in=s.bytes_in,
+            messages_out=s.messages_out + live_msgs,
+            bytes_out=s.bytes_out + live_bytes,
+            closes=dict(s.closes),
+            errors=dict(s.errors),
+        )

@@ -1,0 +1,72 @@
+"""The subscription registry: (channel, instrument, variant) → dialect → subscribers.
+
+Invariants:
+- ``variant`` is the depth for book channels, the owning user for private channels
+  (so a private key can only ever reach that user's connections) and None otherwise.
+- Subscribers are grouped by dialect so that each event is rendered once per dialect
+  and variant, whatever the number of subscribers.
+- ``add``/``remove`` keep ``Connection.subscriptions`` and the per-(channel,
+  instrument) counters in step; an emptied key disappears (no unbounded growth).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from openpit.gateway.connection import Connection
+from openpit.gateway.model import Channel
+
+Key = tuple[str, str, object]  # (channel value, instrument id or "*", variant)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.subs: dict[Key, dict[str, dict[Connection, None]]] = {}
+        self._per_instrument: Counter[tuple[str, str]] = Counter()
+
+    def add(self, key: Key, conn: Connection) -> bool:
+        groups = self.subs.get(key)
+        if groups is None:
+            groups = self.subs[key] = {}
+            self._per_instrument[(key[0], key[1])] += 1
+        conns = groups.setdefault(conn.dialect.name, {})
+        if conn in conns:
+            return False
+        conns[conn] = None
+        conn.subscriptions.add(key)
+        return True
+
+    def remove(self, key: Key, conn: Connection) -> bool:
+        groups = self.subs.get(key)
+        if groups is None:
+            return False
+        conns = groups.get(conn.dialect.name)
+        if conns is None or conn not in conns:
+            return False
+        del conns[conn]
+        conn.subscriptions.discard(key)
+        if not conns:
+            del groups[conn.dialect.name]
+        if not groups:
+            del self.subs[key]
+            self._per_instrument[(key[0], key[1])] -= 1
+            if self._per_instrument[(key[0], key[1])] <= 0:
+                del self._per_instrument[(key[0], key[1])]
+        return True
+
+    def remove_all(self, conn: Connection) -> None:
+        for key in list(conn.subscriptions):
+            self.remove(key, conn)
+
+    def get(self, key: Key) -> dict[str, dict[Connection, None]] | None:
+        return self.subs.get(key)
+
+    def watched(self, channel: Channel, instrument: str) -> bool:
+        """Is anyone subscribed to ``channel`` for ``instrument`` (any variant)?"""
+        return (channel.value, instrument) in self._per_instrument
+
+    def variants(self, channel: Channel, instrument: str) -> list[object]:
+        return [k[2] for k in self.subs if k[0] == channel.value and k[1] == instrument]
+
+    def subscriber_count(self) -> int:
+        return sum(len(c) for groups in self.subs.values() for c in groups.values())

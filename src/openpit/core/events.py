@@ -24,7 +24,7 @@ from openpit.core.enums import (
 )
 
 
-class Event(msgspec.Struct, kw_only=True, tag=True, tag_field="event"):
+class Event(msgspec.Struct, kw_only=True, tag=True, tag_field="event", gc=False):
     seq: int = 0
     ts: int = 0
 

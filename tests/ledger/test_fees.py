@@ -1,10 +1,12 @@
+from collections.abc import Sequence
+
 from openpit.core.enums import Liquidity, Side
 from openpit.core.events import Fill
 from openpit.ledger import FEES
 from tests.ledger.helpers import make_ledger, order, trade
 
 
-def _fills(events: list[object]) -> list[Fill]:
+def _fills(events: Sequence[object]) -> list[Fill]:
     return [e for e in events if isinstance(e, Fill)]
 
 

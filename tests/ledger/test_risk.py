@@ -1,3 +1,5 @@
+from collections.abc import Sequence
+
 from openpit.core.enums import Side
 from openpit.core.events import MarginCall
 from tests.ledger.helpers import M
@@ -9,7 +11,7 @@ from tests.ledger.helpers import margin_pos as _pos
 # warning (< 10 %) at m <= 88, critical (< 7.5 %) at m <= 86, liquidation (< 5 %) at m <= 84.
 
 
-def _calls(events: list[object]) -> list[tuple[str, int, int]]:
+def _calls(events: Sequence[object]) -> list[tuple[str, int, int]]:
     return [
         (e.severity, e.margin_ratio_ppm, e.required_deposit)
         for e in events

@@ -50,7 +50,9 @@ fill_op = st.tuples(
     st.booleans(),
 )
 cancel_op = st.tuples(st.just("cancel"), st.integers(0, 10**6))
-mark_op = st.tuples(st.just("mark"), st.integers(1, 2), st.integers(20, 250))
+mark_op = st.tuples(
+    st.just("mark"), st.integers(1, 2), st.one_of(st.integers(20, 250), st.integers(80, 120))
+)
 take_op = st.tuples(
     st.just("take"),
     st.integers(0, 10**6),  # which resting order

@@ -32,6 +32,7 @@ def _apply(client: dict[str, dict[int, int]], delta: BookDelta) -> None:
 @given(batches)
 def test_depth_views_snapshot_plus_deltas_reproduce_next_snapshot(batch_list):
     book = L2Book(BTC)
+    book.full_deltas = True
     for d in DEPTHS:
         book.view(d)
     clients: dict[int, dict[str, dict[int, int]]] = {}
@@ -48,7 +49,8 @@ def test_depth_views_snapshot_plus_deltas_reproduce_next_snapshot(batch_list):
                 truth[side][price] = qty
             else:
                 truth[side].pop(price, None)
-        full = book.commit(ts=1)
+        book.commit(ts=1)
+        full = book.delta
         deltas = {0: full} | {d: book.views[d].deltas for d in DEPTHS} if full else {}
         for d, delta in deltas.items():
             if delta is None:
@@ -74,6 +76,7 @@ def test_depth_views_snapshot_plus_deltas_reproduce_next_snapshot(batch_list):
 @given(batches)
 def test_checksum_after_any_changes_matches_independent_reference(batch_list):
     book = L2Book(BTC)
+    book.full_deltas = True
     book.view(5)
     truth: dict[Side, dict[int, int]] = {Side.BUY: {}, Side.SELL: {}}
     for batch in batch_list:
@@ -83,7 +86,8 @@ def test_checksum_after_any_changes_matches_independent_reference(batch_list):
                 truth[side][price * 997] = qty * 12345
             else:
                 truth[side].pop(price * 997, None)
-        delta = book.commit(ts=1)
+        book.commit(ts=1)
+        delta = book.delta
         ref = reference_checksum(BTC, list(truth[Side.SELL].items()), list(truth[Side.BUY].items()))
         assert book.checksum() == ref
         if delta is not None:
@@ -121,14 +125,15 @@ def test_view_delete_inside_full_view_emits_entering_level():
 
 def test_view_change_below_full_view_emits_nothing():
     book = L2Book(BTC)
+    book.full_deltas = True
     view = book.view(2)
     for p in (100, 99, 98):
         book.set_level(Side.BUY, p, 1)
     book.commit(1)
     seq = view.sequence
     book.set_level(Side.BUY, 50, 7)
-    delta = book.commit(2)
-    assert delta is not None and delta.bids == [(50, 7)]
+    assert book.commit(2)
+    assert book.delta is not None and book.delta.bids == [(50, 7)]
     assert view.deltas is None and view.sequence == seq
 
 
@@ -138,7 +143,7 @@ def test_commit_level_restored_within_batch_emits_nothing():
     book.commit(1)
     book.set_level(Side.BUY, 100, 0)
     book.set_level(Side.BUY, 100, 1)
-    assert book.commit(2) is None
+    assert not book.commit(2)
     assert book.sequence == 1
 
 

@@ -28,12 +28,16 @@ def test_apply_book_batch_returns_full_and_view_deltas():
     md = MarketData(CONFIG)
     snap = md.subscribe_depth("BTC/USDT", 1)
     assert snap.sequence == 0 and snap.bids == []
+    md.subscribe_depth("BTCUSDT", 0)
     _book(md)
     u = md.apply([level(Side.BUY, 4265010, 5, ts=2)]).instruments["BTCUSDT"]
     assert u.book is not None and u.book.sequence == 2 and u.book.prev_sequence == 1
     assert u.depth[1].bids == [(4265010, 5), (4265000, 0)]
     assert u.depth[1].sequence == 2
     assert md.checksum("BTCUSDT") == u.book.checksum
+    md.unsubscribe_depth("BTCUSDT", 0)
+    u = md.apply([level(Side.BUY, 4265010, 6, ts=3)]).instruments["BTCUSDT"]
+    assert u.book is None and u.book_changed and u.depth[1].bids == [(4265010, 6)]
 
 
 def test_unsubscribe_last_subscriber_drops_view():

@@ -26,7 +26,7 @@ Invariants:
 from __future__ import annotations
 
 import zlib
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from decimal import Decimal
 
 import msgspec
@@ -72,22 +72,23 @@ class BookDelta(msgspec.Struct, frozen=True, kw_only=True):
 class _Side:
     """One side of the book. ``keys`` sorted ascending = best first; ``qty`` by key."""
 
-    __slots__ = ("keys", "qty", "sign")
+    __slots__ = ("frag", "keys", "qty", "sign")
 
     def __init__(self, sign: int) -> None:
         self.sign = sign
         self.keys: list[int] = []
         self.qty: dict[int, int] = {}
+        self.frag: dict[int, str] = {}  # key -> the level's checksum text (kept by L2Book)
 
     def top(self, n: int) -> list[Level]:
         s, q = self.sign, self.qty
         return [(s * k, q[k]) for k in self.keys[:n]]
 
-    def __getstate__(self) -> tuple[int, list[int], dict[int, int]]:
-        return (self.sign, self.keys, self.qty)
+    def __getstate__(self) -> tuple[int, list[int], dict[int, int], dict[int, str]]:
+        return (self.sign, self.keys, self.qty, self.frag)
 
-    def __setstate__(self, state: tuple[int, list[int], dict[int, int]]) -> None:
-        self.sign, self.keys, self.qty = state
+    def __setstate__(self, state: tuple[int, list[int], dict[int, int], dict[int, str]]) -> None:
+        self.sign, self.keys, self.qty, self.frag = state
 
 
 class _Checksummer:
@@ -132,11 +133,14 @@ class L2Book:
         self.sequence = 0
         self.ts = 0
         self._ck = _Checksummer(instrument)
+        self._pm, self._qm = self._ck.price_mult, self._ck.qty_mult
         self._crc: int | None = 0  # None: must recompute
         self._crc_bound: list[int | None] = [None, None]  # [bids, asks] 10th key at crc time
         # staged changes of the current batch: key -> qty before the batch
         self._before: tuple[dict[int, int], dict[int, int]] = ({}, {})
         self.views: dict[int, DepthView] = {}
+        self.full_deltas = False  # build the full-depth delta on commit (depth-0 subscribers)
+        self.delta: BookDelta | None = None
 
     # -- staging ---------------------------------------------------------------------
     def set_level(self, side: Side, price: int, qty: int) -> None:
@@ -153,26 +157,30 @@ class L2Book:
             if not old:
                 insort(s.keys, key)
             book_qty[key] = qty
+            s.frag[key] = f"{price * self._pm}{qty * self._qm}"
         elif old:
             del book_qty[key]
+            del s.frag[key]
             keys = s.keys
             del keys[bisect_left(keys, key)]
 
-    def commit(self, ts: int) -> BookDelta | None:
+    def commit(self, ts: int) -> bool:
         """Publish the staged changes: bump the sequence and update every view.
 
-        Returns the full-depth delta, or None when nothing actually changed.
+        Returns False when nothing actually changed. With ``full_deltas`` set, the
+        full-depth delta of the batch is left in ``self.delta`` (else None).
         """
         bid_before, ask_before = self._before
+        self.delta = None
         if not bid_before and not ask_before:
-            return None
+            return False
         bq, aq = self.bids.qty, self.asks.qty
         bid_changed = [k for k, q in bid_before.items() if bq.get(k, 0) != q]
         ask_changed = [k for k, q in ask_before.items() if aq.get(k, 0) != q]
         bid_before.clear()
         ask_before.clear()
         if not bid_changed and not ask_changed:
-            return None
+            return False
         self.sequence += 1
         self.ts = ts
         if self._crc is not None:
@@ -183,18 +191,20 @@ class L2Book:
                 self._crc = None
         for view in self.views.values():
             view.update(self, bid_changed, ask_changed, ts)
-        bid_changed.sort()
-        ask_changed.sort()
-        return BookDelta(
-            instrument=self.instrument.id,
-            depth=0,
-            sequence=self.sequence,
-            prev_sequence=self.sequence - 1,
-            bids=[(-k, bq.get(k, 0)) for k in bid_changed],
-            asks=[(k, aq.get(k, 0)) for k in ask_changed],
-            checksum=self.checksum(),
-            ts=ts,
-        )
+        if self.full_deltas:
+            bid_changed.sort()
+            ask_changed.sort()
+            self.delta = BookDelta(
+                instrument=self.instrument.id,
+                depth=0,
+                sequence=self.sequence,
+                prev_sequence=self.sequence - 1,
+                bids=[(-k, bq.get(k, 0)) for k in bid_changed],
+                asks=[(k, aq.get(k, 0)) for k in ask_changed],
+                checksum=self.checksum(),
+                ts=ts,
+            )
+        return True
 
     # -- queries ---------------------------------------------------------------------
     def best_bid(self) -> Level | None:
@@ -205,13 +215,19 @@ class L2Book:
         keys = self.asks.keys
         return (keys[0], self.asks.qty[keys[0]]) if keys else None
 
+    def crc_top(self, n: int) -> int:
+        """CRC32 over the top ``n`` (≤ 10) levels per side, from the per-level texts."""
+        a, b = self.asks, self.bids
+        text = "".join(map(a.frag.__getitem__, a.keys[:n])) + "".join(
+            map(b.frag.__getitem__, b.keys[:n])
+        )
+        return zlib.crc32(text.encode("ascii"))
+
     def checksum(self) -> int:
         """CRC32 of the top 10 levels per side (cached until the top 10 change)."""
         crc = self._crc
         if crc is None:
-            crc = self._crc = self._ck.crc(
-                self.asks.top(CHECKSUM_DEPTH), self.bids.top(CHECKSUM_DEPTH)
-            )
+            crc = self._crc = self.crc_top(CHECKSUM_DEPTH)
             bk, ak = self.bids.keys, self.asks.keys
             n = CHECKSUM_DEPTH
             self._crc_bound = [
@@ -226,7 +242,7 @@ class L2Book:
         n = depth if depth > 0 else len(self.bids.keys) + len(self.asks.keys)
         bids, asks = self.bids.top(n), self.asks.top(n)
         seq = view.sequence if view is not None else self.sequence
-        crc = self._ck.crc(asks, bids) if 0 < depth < CHECKSUM_DEPTH else self.checksum()
+        crc = self.crc_top(depth) if 0 < depth < CHECKSUM_DEPTH else self.checksum()
         return BookSnapshot(
             instrument=self.instrument.id,
             depth=depth,
@@ -272,34 +288,49 @@ class DepthView:
     def _diff(
         self, side: _Side, keys: list[int], held: dict[int, int], changed: list[int]
     ) -> tuple[list[int], list[Level]] | None:
+        """Work proportional to the changes, not to the depth.
+
+        A level can enter or leave the view only if it changed itself, or (unchanged)
+        by crossing the view's bottom: unchanged levels leave only when they are
+        worse than the new worst key of a full view, and enter only when they are worse
+        than the old worst key of a view that was full.
+        Everything else inside the view is untouched.
+        """
         n = self.depth
-        if not changed or (len(keys) == n and min(changed) > keys[-1]):
+        old_full = len(keys) == n
+        if not changed or (old_full and min(changed) > keys[-1]):
             return None  # every change is below a full view: nothing to do
         new_keys = side.keys[:n]
+        new_full = len(new_keys) == n
+        new_worst = new_keys[-1] if new_full else None
         book_qty = side.qty
         out: list[tuple[int, int]] = []  # (key, qty)
-        if new_keys == keys:
-            for k in changed:
-                if k in held:
-                    q = book_qty[k]
-                    if held[k] != q:
-                        held[k] = q
-                        out.append((k, q))
-        else:
-            new_set = set(new_keys)
-            for k in held.keys() - new_set:
-                del held[k]
-                out.append((k, 0))
-            for k in changed:
-                if k in new_set:
-                    q = book_qty[k]
-                    if held.get(k) != q:
-                        held[k] = q
-                        out.append((k, q))
-            for k in new_set - held.keys():
-                q = held[k] = book_qty[k]
+        for k in changed:
+            q = book_qty.get(k, 0)
+            inside = q and (new_worst is None or k <= new_worst)
+            if k in held:
+                if not inside:
+                    del held[k]
+                    out.append((k, 0))
+                elif held[k] != q:
+                    held[k] = q
+                    out.append((k, q))
+            elif inside:
+                held[k] = q
                 out.append((k, q))
-        if not out and new_keys == keys:
+        if keys:
+            old_worst = keys[-1]
+            if new_worst is not None and new_worst < old_worst:  # pushed out at the bottom
+                for k in keys[bisect_right(keys, new_worst) :]:
+                    if k in held:
+                        del held[k]
+                        out.append((k, 0))
+            elif old_full and new_keys and new_keys[-1] > old_worst:  # pulled in at the bottom
+                for k in new_keys[bisect_right(new_keys, old_worst) :]:
+                    if k not in held:
+                        q = held[k] = book_qty[k]
+                        out.append((k, q))
+        if not out:
             return None
         out.sort()
         s = side.sign
@@ -337,7 +368,7 @@ class DepthView:
         """Checksum over the view's own top min(depth, 10) levels (= book's for depth ≥ 10)."""
         if self.depth >= CHECKSUM_DEPTH:
             return book.checksum()
-        return book._ck.crc(book.asks.top(self.depth), book.bids.top(self.depth))
+        return book.crc_top(self.depth)
 
     def levels(self) -> tuple[list[Level], list[Level]]:
         """(bids, asks) as the view holds them, best first."""

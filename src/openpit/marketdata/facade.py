@@ -39,7 +39,8 @@ class InstrumentUpdate(msgspec.Struct, kw_only=True):
 
     instrument: str
     trades: list[PublicTrade] = msgspec.field(default_factory=list)
-    book: BookDelta | None = None  # full-depth delta (depth 0), book sequence
+    book_changed: bool = False  # the book's sequence moved in this batch
+    book: BookDelta | None = None  # full-depth delta (only with depth-0 subscribers)
     depth: dict[int, BookDelta] = msgspec.field(default_factory=dict)  # per registered view
     conflated: dict[int, BookSnapshot] = msgspec.field(default_factory=dict)  # throttled
     ticker_changed: bool = False
@@ -92,9 +93,13 @@ class _Inst:
         """Commit the batch staged by ``set_level``/``on_trade``."""
         u = InstrumentUpdate(instrument=self.inst.id)
         book = self.book
-        delta = book.commit(now)
-        if delta is not None:
-            u.book = delta
+        if book.commit(now):
+            u.book_changed = True
+            if book.delta is not None:
+                u.book = book.delta
+                conflator = self.conflators.get(0)
+                if conflator is not None:
+                    conflator.mark()
             for d, view in book.views.items():
                 if view.deltas is not None:
                     u.depth[d] = view.deltas
@@ -116,7 +121,8 @@ class _Inst:
     def tick(self, now: int, u: InstrumentUpdate) -> None:
         """Time-driven work: window eviction, candle closes, conflation edges."""
         evicted = False
-        if now >= self.deadline:
+        timed = now >= self.deadline
+        if timed:
             evicted = self.window.evict(now)
             for series in self.candles.values():
                 closed = series.advance(now)
@@ -132,7 +138,9 @@ class _Inst:
                 u.conflated[d] = self.book.snapshot(d)
         if u.trades or evicted:
             u.price = self.price_update(now)
-        self.deadline = self._deadline()
+            self.deadline = self._deadline()
+        elif timed or self.conflators:
+            self.deadline = self._deadline()
 
     def _deadline(self) -> int:
         d = _NEVER
@@ -295,9 +303,15 @@ class MarketData:
         Delta-style subscribers (``conflated=False``) then apply every
         ``InstrumentUpdate.depth[depth]``; snapshot-style ones receive
         ``InstrumentUpdate.conflated[depth]`` at most once per ``book_interval_ms``.
+        ``depth == 0`` means the whole book (``InstrumentUpdate.book`` carries its deltas).
         """
+        if depth < 0:
+            raise ValueError("depth must be >= 0")
         st = self._inst(instrument)
-        st.book.view(depth)
+        if depth == 0:
+            st.book.full_deltas = True
+        else:
+            st.book.view(depth)
         counts = st.subs.setdefault(depth, [0, 0])
         counts[1 if conflated else 0] += 1
         if conflated and depth not in st.conflators:
@@ -315,7 +329,10 @@ class MarketData:
             st.conflators.pop(depth, None)
         if counts == [0, 0]:
             del st.subs[depth]
-            st.book.drop_view(depth)
+            if depth == 0:
+                st.book.full_deltas = False
+            else:
+                st.book.drop_view(depth)
 
     # -- queries -----------------------------------------------------------------------
     def _inst(self, name: str) -> _Inst:

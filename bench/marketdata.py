@@ -28,7 +28,7 @@ from openpit.marketdata import MarketData
 SEED = 20240601
 COMMANDS = 60_000
 LEVELS_PER_SIDE = 375
-REPEAT = 2
+REPEAT = 3
 
 Raw = tuple[Any, ...]  # ("L", side, price, qty, ts) | ("T", id, price, qty, taker_side, ts)
 

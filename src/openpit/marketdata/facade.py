@@ -235,25 +235,20 @@ class MarketData:
         users: set[str] = set()
         now = self.clock
         for ev in events:
-            t = type(ev)
-            if t is BookLevel:
-                assert isinstance(ev, BookLevel)
+            if isinstance(ev, BookLevel):
                 st = insts.get(ev.instrument)
                 if st is not None:
                     st.book.set_level(ev.side, ev.price, ev.qty)
                     touched[ev.instrument] = st
-            elif t is Trade:
-                assert isinstance(ev, Trade)
+            elif isinstance(ev, Trade):
                 st = insts.get(ev.instrument)
                 if st is not None:
                     st.on_trade(ev)
                     touched[ev.instrument] = st
-            elif t is Balance:
-                assert isinstance(ev, Balance)
+            elif isinstance(ev, Balance):
                 self._portfolio.on_balance(ev)
                 users.add(ev.user)
-            elif t is Position:
-                assert isinstance(ev, Position)
+            elif isinstance(ev, Position):
                 self._portfolio.on_position(ev)
                 users.add(ev.user)
             if ev.ts > now:

@@ -45,6 +45,7 @@ from openpit.core.events import (
     UserEvent,
 )
 from openpit.engine import Engine
+from openpit.engine.order import Order
 from openpit.ledger import LENDER, Ledger
 
 MAX_LIQUIDATION_ROUNDS: Final = 16
@@ -344,7 +345,7 @@ class Venue:
         return CommandResult(seq=self.seq, ts=ts)
 
     # -- housekeeping -------------------------------------------------------------------
-    def _find(self, user: str, order_id: int | None, client_order_id: str | None):  # type: ignore[no-untyped-def]
+    def _find(self, user: str, order_id: int | None, client_order_id: str | None) -> Order | None:
         if order_id is not None:
             order = self.engine.order(order_id)
             return order if order is not None and order.user == user else None

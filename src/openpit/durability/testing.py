@@ -130,15 +130,10 @@ def venue_commands(
         price = mid_ticks + rng.randint(-40, 40) * step_ticks
         command: Command
         if roll < 0.6:
-            kind = rng.choice(
-                (
-                    OrderType.LIMIT,
-                    OrderType.LIMIT,
-                    OrderType.LIMIT,
-                    OrderType.MARKET,
-                    OrderType.STOP,
-                )
-            )
+            pick = rng.random()
+            kind = OrderType.LIMIT if pick < 0.8 else OrderType.MARKET
+            if pick > 0.97:
+                kind = OrderType.STOP
             command = PlaceOrder(
                 user=user,
                 instrument=instrument,

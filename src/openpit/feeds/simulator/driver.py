@@ -1,9 +1,9 @@
 """The asyncio edge of the simulator: a timer that steps the core and submits commands.
 
 Invariants:
-- The driver owns no decisions: it reads the clock, calls ``Simulator.step`` and sends
-  each command through ``service.submit`` — the same path as any client's command,
-  journalled and published the same way.
+- The driver owns no decisions: it reads the service's clock, calls
+  ``Simulator.step`` and sends each command through ``VenueService.submit`` — the same
+  path as any client's command, journalled and published the same way.
 - Pacing: on average ``rate`` commands per second (a step with no command counts as
   one); when the loop falls behind it does not burst to catch up.
 - A bug in one step is logged and skipped; the venue keeps running.
@@ -14,40 +14,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from openpit.config.loader import VenueConfig
 from openpit.core.commands import Batch, Command
-from openpit.core.enums import Reason
 from openpit.feeds.simulator.core import MarketView, Simulator
+from openpit.feeds.simulator.view import VenueView
+from openpit.server.service import VenueService
+from openpit.venue import CommandResult
 
-log = logging.getLogger("openpit.feeds.simulator")
-
-
-class Outcome(Protocol):
-    """The parts of ``openpit.venue.CommandResult`` the feeds look at."""
-
-    @property
-    def ok(self) -> bool: ...
-
-    @property
-    def reason(self) -> Reason: ...
-
-    @property
-    def results(self) -> Sequence[Outcome]: ...
-
-
-class CommandSink(Protocol):
-    """What a feed needs from ``openpit.server.service.VenueService``."""
-
-    async def submit(self, command: Command) -> Outcome: ...
+log = logging.getLogger("openpit.feeds")
 
 
 @dataclass(slots=True)
 class FeedStats:
-    """Counts of what a feed sent and how the venue answered (per order operation)."""
+    """What a feed sent and how the venue answered (counted per order operation)."""
 
     steps: int = 0
     commands: int = 0
@@ -55,11 +36,9 @@ class FeedStats:
     rejected: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
 
-    def record(self, command: Command, outcome: Outcome) -> None:
+    def record(self, command: Command, result: CommandResult) -> None:
         self.commands += 1
-        outcomes: Sequence[Outcome] = (
-            outcome.results if isinstance(command, Batch) and outcome.results else [outcome]
-        )
+        outcomes = result.results if isinstance(command, Batch) and result.results else [result]
         for sub in outcomes:
             self.operations += 1
             if not sub.ok:
@@ -72,24 +51,24 @@ class FeedStats:
 
 
 async def run_simulator(
-    service: CommandSink,
+    service: VenueService,
     simulator: Simulator,
     rate: float | None = None,
     *,
-    view: MarketView,
-    clock: Callable[[], int],
+    view: MarketView | None = None,
     stats: FeedStats | None = None,
     setup: bool = True,
 ) -> FeedStats:
     """Fund the simulator's accounts, then step it for ever (until cancelled).
 
-    ``view`` reads the venue (``VenueView(venue)``), ``clock`` gives the timestamp the
-    venue will stamp (``service.clock``). Returns the stats when cancelled.
+    ``rate`` is commands per second (default: the simulator's settings). ``view``
+    defaults to reading ``service.venue``. Pass ``stats`` to watch the counters live.
     """
     rate = simulator.settings.rate if rate is None else rate
     if rate <= 0:
         raise ValueError("rate must be positive")
-    stats = stats if stats is not None else FeedStats()
+    view = VenueView(service.venue) if view is None else view
+    stats = FeedStats() if stats is None else stats
     loop = asyncio.get_running_loop()
     try:
         if setup:
@@ -98,7 +77,7 @@ async def run_simulator(
         next_at = loop.time()
         while True:
             try:
-                commands = simulator.step(clock(), view)
+                commands = simulator.step(service.clock(), view)
             except Exception:  # a simulator bug must not take the venue down
                 log.exception("simulator step failed; skipping it")
                 commands = []
@@ -110,18 +89,38 @@ async def run_simulator(
             if next_at < now - 1.0:
                 next_at = now
             await asyncio.sleep(max(0.0, next_at - now))
-    except asyncio.CancelledError:
+    finally:
         log.info(
-            "simulator stopped: %d steps, %d commands, %d rejected",
+            "simulator stopped: %d steps, %d commands, %d of %d operations rejected",
             stats.steps,
             stats.commands,
             stats.rejected,
+            stats.operations,
         )
-        raise
-    return stats  # pragma: no cover - the loop only ends by cancellation
 
 
 def simulator_enabled(config: VenueConfig) -> bool:
     """Whether ``config`` wants the simulator (``[simulator] enabled``, default true)."""
-    value = config.extra.get("simulator", {}).get("enabled", True)
-    return value is not False
+    return config.extra.get("simulator", {}).get("enabled", True) is not False
+
+
+def start_simulator(
+    service: VenueService,
+    *,
+    enabled: bool = True,
+    seed: int | None = None,
+    rate: float | None = None,
+    stats: FeedStats | None = None,
+) -> asyncio.Task[FeedStats] | None:
+    """Start the simulator of ``service.config`` as a task on the running loop.
+
+    Returns None when it is off (``enabled=False``, i.e. ``--no-simulator``, or
+    ``[simulator] enabled = false``). ``seed``/``rate`` override the config. Raises
+    ``ConfigError`` for a bad ``[simulator]`` section. Cancel the task to stop it.
+    """
+    if not enabled or not simulator_enabled(service.config):
+        return None
+    simulator = Simulator.from_config(service.config, seed)
+    return asyncio.get_running_loop().create_task(
+        run_simulator(service, simulator, rate, stats=stats), name="openpit-simulator"
+    )

@@ -200,7 +200,7 @@ class Client:
                 return
 
         await asyncio.wait_for(drain(), timeout)
-        rcvd = self.ws.close_rcvd
+        rcvd = self.ws.protocol.close_rcvd
         return (rcvd.code, rcvd.reason) if rcvd else (None, None)
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import cast
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import WebSocketError, WSCloseCode, WSMessage, WSMsgType, web
 
 from openpit.gateway import unsupported
 from openpit.gateway.auth import Authenticator, KeyStore
@@ -226,24 +226,37 @@ async def _serve(request: web.Request, forced: str | None) -> web.StreamResponse
     app[_SOCKETS].add(ws)
     try:
         name, first = forced, None
+        connected = time.monotonic()
         if name is None:
-            msg = await ws.receive()
-            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
-                if msg.type is WSMsgType.ERROR and ws.close_code == 1009:
-                    hub.count_close(CloseReason.TOO_BIG.value)
-                return ws
-            first = cast(str | bytes, msg.data)
-            name = sniff(first)
+            try:  # a client silent for a whole ping interval is a flat client (spec 000)
+                msg = await ws.receive(timeout=s.ping_interval)
+            except TimeoutError:
+                name = "flat"
+            else:
+                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    if _too_big(msg):
+                        hub.count_close(CloseReason.TOO_BIG.value)
+                    return ws
+                first = cast(str | bytes, msg.data)
+                name = sniff(first)
         dialect = hub.dialects.get(name)
         if dialect is None:
             await ws.send_str(unsupported.error_payload(name, hub.clock_ms()).decode())
             await ws.close(code=unsupported.CLOSE_CODE, message=f"{name} not available".encode())
             hub.count_close(CloseReason.UNSUPPORTED.value)
             return ws
-        await _run(hub, ws, request, dialect, first)
+        await _run(hub, ws, request, dialect, first, connected)
         return ws
     finally:
         app[_SOCKETS].discard(ws)
+
+
+def _too_big(msg: WSMessage) -> bool:
+    return (
+        msg.type is WSMsgType.ERROR
+        and isinstance(msg.data, WebSocketError)
+        and msg.data.code == WSCloseCode.MESSAGE_TOO_BIG
+    )
 
 
 async def _run(
@@ -252,10 +265,11 @@ async def _run(
     request: web.Request,
     dialect: Dialect,
     first: str | bytes | None,
+    connected: float,
 ) -> None:
     transport = request.transport
     assert transport is not None
-    now = time.monotonic()
+    now = connected
     conn = Connection(
         hub.next_id(),
         dialect,

@@ -63,3 +63,39 @@ def test_venue_recovery_journal_and_snapshot_tail_match_live_state_and_events(
     alone = recover(tmp_path / JOURNAL_DIR, _venue)
     assert (alone.seq, alone.target.state_hash()) == expected
     assert alone.replayed == len(stream)
+
+
+def test_venue_service_with_durability_journal_acks_only_durable_commands(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from openpit.server.service import VenueService
+
+    from .helpers import CountingFsync
+
+    fsync = CountingFsync()
+    cfg = DurabilityConfig(
+        data_dir=tmp_path, snapshot_every_commands=0, snapshot_every_seconds=0
+    )  # fsync=batch
+    d = Durability.open(_venue, cfg, fsync=fsync)
+    clock = iter(range(T0, T0 + 10**6))
+    service = VenueService(CONFIG, d.target, journal=d, clock=lambda: next(clock))
+    stream = [c for c, _ in venue_commands(5, 200)]
+    genesis = d.target.genesis_commands()
+
+    async def main() -> list[CommandResult]:
+        out = [await service.submit(c) for c in genesis]
+        for i in range(0, len(stream), 50):  # 50 clients in one tick
+            out.extend(await asyncio.gather(*(service.submit(c) for c in stream[i : i + 50])))
+        assert d.durable_seq == d.target.seq == len(out)
+        await d.close()
+        return out
+
+    results = asyncio.run(main())
+    assert [r.seq for r in results] == list(range(1, len(results) + 1))
+    assert fsync.calls == len(genesis) + 4  # one per tick: each genesis await, 4 ticks of 50
+    expected = (d.target.seq, d.target.state_hash())
+    again = Durability.open(_venue, cfg)
+    assert (again.target.seq, again.target.state_hash()) == expected
+    again.close_sync()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import msgspec
@@ -244,3 +245,22 @@ def test_fair_value_listings_share_walk_and_drift_apart_temporarily() -> None:
 
 def _rng() -> random.Random:
     return random.Random(1234)
+
+
+def test_simulator_first_step_resumes_from_last_prices() -> None:
+    sim = Simulator(CONFIG, 1)
+    view = _view_at_fair(sim)
+    view.last["BTCUSDT"] = 4_400_000  # 44000: the venue traded there before a restart
+    view.last["LUXURY001-XRP-XRPL"] = 102_000
+    sim.step(T_OPEN, view)
+    assert sim.fair_price("BTCUSDT") == pytest.approx(4_400_000)
+    assert sim.fair_price("LUXURY001-XRP-FLARE") == pytest.approx(102_000)
+    assert sim.fair_price("ETHUSDT") == pytest.approx(250_000)
+
+
+def test_simulator_resume_is_bounded_by_max_deviation() -> None:
+    sim = Simulator(CONFIG, 1)
+    view = _view_at_fair(sim)
+    view.last["BTCUSDT"] = 100  # 1.00: a silly print
+    sim.step(T_OPEN, view)
+    assert sim.fair_price("BTCUSDT") == pytest.approx(4_265_000 * math.exp(-0.10))

@@ -11,6 +11,8 @@ Invariants:
   smaller than the instrument's ``min_lots``; bids are strictly below asks in one
   maker's quote, so a maker never trades with itself.
 - An instrument whose session is closed at ``ts`` gets no commands.
+- The fair values start at their anchors, or, when the view already has a last price
+  (a restarted server), at that price (within ``max_deviation`` of the anchor).
 - Before an order that needs funds the core tops the account up (a ``Deposit`` first
   in the same step) when the view says it is short, and hands back large surpluses
   (``Withdraw``), so the accounts never starve and never grow without bound.
@@ -208,6 +210,11 @@ class Simulator:
         """Advance simulated time to ``ts`` and decide the next commands (often one)."""
         if self._last_ts is not None:
             self.fair.advance(ts - self._last_ts)
+        else:  # first step: continue from the venue's last prices (a restarted server)
+            for m in self._markets:
+                last = view.last_price(m.inst.id)
+                if last is not None and m.inst.id == self.fair.leader(m.inst.id):
+                    self.fair.resume_from(m.inst.id, last)
         self._last_ts = ts if self._last_ts is None else max(ts, self._last_ts)
         self.steps += 1
         active = [m for m in self._markets if m.inst.session.is_open(ts)]

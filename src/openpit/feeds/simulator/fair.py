@@ -64,10 +64,20 @@ class FairValues:
             size = rng.uniform(s.divergence_min, s.divergence_max)
             self._offset[iid] = size if rng.random() < 0.5 else -size
 
+    def resume_from(self, instrument: str, price_ticks: int) -> None:
+        """Start the walk of ``instrument``'s group where the market is (after a restart)."""
+        x = math.log(price_ticks / self._anchor[instrument])
+        bound = self._s.max_deviation
+        self._x[self._group_of[instrument]] = min(bound, max(-bound, x))
+
     def ticks(self, instrument: str) -> float:
         """The current fair price of ``instrument`` in (fractional) ticks."""
         x = self._x[self._group_of[instrument]]
         return self._anchor[instrument] * math.exp(x + self._offset[instrument])
+
+    def leader(self, instrument: str) -> str:
+        """The first instrument of ``instrument``'s listing group."""
+        return self._groups[self._group_of[instrument]][0]
 
     def deviation(self, instrument: str) -> float:
         """log(fair / anchor) of the instrument's group, without the venue offset."""

@@ -147,12 +147,15 @@ class Durability(Generic[T]):
             info = await loop.run_in_executor(None, self._write, seq, state_hash, payload)
         finally:
             self._snapshotting = False
+        self._policy.reset(seq, self._clock())
         return info
 
     def snapshot_sync(self) -> SnapshotInfo:
         seq, state_hash, payload = self._dump()
         self.writer.flush()
-        return self._write(seq, state_hash, payload)
+        info = self._write(seq, state_hash, payload)
+        self._policy.reset(seq, self._clock())
+        return info
 
     def _dump(self) -> tuple[int, str, bytes]:
         if self.target.seq != self.writer.appended_seq:
@@ -165,7 +168,6 @@ class Durability(Generic[T]):
     def _write(self, seq: int, state_hash: str, payload: bytes) -> SnapshotInfo:
         started = time.perf_counter()
         info = self.snapshots.write(seq, state_hash, payload)
-        self._policy.reset(seq, self._clock())
         if self.config.prune_journal:
             kept = self.snapshots.list()
             if len(kept) >= self.snapshots.keep:

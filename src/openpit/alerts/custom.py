@@ -187,6 +187,7 @@ class AlertService:
         self._by_user: dict[str, set[int]] = {}
         self._index: dict[tuple[str, str], _Index] = {}
         self._next_id = 1  # only without a store
+        self._per_instrument: dict[str, int] = {}
 
     # -- persistence -------------------------------------------------------------------
     @classmethod
@@ -363,8 +364,13 @@ class AlertService:
         )
 
     # -- internals -----------------------------------------------------------------------
+    def watched(self, instrument: str) -> bool:
+        """True when ``instrument`` has active alerts (else evaluation can be skipped)."""
+        return instrument in self._per_instrument
+
     def _insert(self, a: LiveAlert) -> None:
         self._alerts[a.id] = a
+        self._per_instrument[a.instrument] = self._per_instrument.get(a.instrument, 0) + 1
         self._by_user.setdefault(a.user, set()).add(a.id)
         key = (a.instrument, a.metric)
         idx = self._index.get(key)
@@ -374,6 +380,11 @@ class AlertService:
 
     def _forget(self, a: LiveAlert) -> None:
         del self._alerts[a.id]
+        n = self._per_instrument[a.instrument] - 1
+        if n:
+            self._per_instrument[a.instrument] = n
+        else:
+            del self._per_instrument[a.instrument]
         ids = self._by_user.get(a.user)
         if ids is not None:
             ids.discard(a.id)

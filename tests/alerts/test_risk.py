@@ -9,6 +9,7 @@ from openpit.alerts import (
     ConnectionState,
     ExchangeConnectionStatus,
     MarginCallAlert,
+    NotificationLevel,
     RiskAlert,
     RiskAlertType,
     RiskServices,
@@ -138,7 +139,11 @@ def test_notification_system_published_by_operator_has_fields() -> None:
     svc = RiskServices(config_with())
     n = svc.system_notification("info", "Market Hours Update", "Early close.", None, T0)
     assert n == SystemNotification(
-        ts=T0, id=1, level="info", title="Market Hours Update", message="Early close."
+        ts=T0,
+        id=1,
+        level=NotificationLevel.INFO,
+        title="Market Hours Update",
+        message="Early close.",
     )
     with pytest.raises(ValueError):
         svc.system_notification("loud", "t", "m", None, T0)

@@ -2,9 +2,11 @@
 
 Invariants:
 - Frame once, write once per tick: every stream message is rendered once per dialect
-  and variant, framed once, and the same bytes object is appended to each
-  subscriber's outbox; the first append of a tick schedules one ``flush`` with
-  ``loop.call_soon``, which writes each dirty outbox with a single ``transport.write``.
+  and variant and framed once; the frames of one key in one loop tick are joined
+  once and that block is appended to each subscriber's outbox at the end of the tick
+  (``flush``, scheduled with ``loop.call_soon`` by the first publish or reply), which
+  then writes each dirty outbox with a single ``transport.write``. Order is kept per
+  key and per connection; across keys within one tick it is by key.
 - Private events (orders, positions) are published under a key whose variant is the
   owning user and each receiver's user is checked again before the push: a
   connection never receives another user's private data.
@@ -57,6 +59,8 @@ from openpit.gateway.subscriptions import Key, Registry
 from openpit.venue import CommandResult
 
 log = logging.getLogger("openpit.gateway")
+
+_PRIVATE = frozenset({Channel.ORDERS.value, Channel.POSITIONS.value})
 
 
 # -- what the hub needs from its neighbours -----------------------------------------------
@@ -188,6 +192,7 @@ class Hub:
         self.orders: dict[int, LiveOrder] = {}
         self.accepting = True
         self._dirty: list[Connection] = []
+        self._pending: dict[Key, dict[str, list[bytes]]] = {}
         self._flush_scheduled = False
         self._throttles: dict[tuple[Channel, str], _Throttle] = {}
         self._next_id = 0
@@ -275,10 +280,26 @@ class Hub:
         )
 
     def flush(self) -> None:
-        self._flush_scheduled = False
+        """End of tick: hand each key's frames to its subscribers, then one write each."""
+        pending, self._pending = self._pending, {}
+        subs = self.registry.subs
+        for key, per_dialect in pending.items():
+            groups = subs.get(key)
+            if not groups:
+                continue
+            owner = key[2] if key[0] in _PRIVATE else None
+            for name, frames in per_dialect.items():
+                conns = groups.get(name)
+                if not conns:
+                    continue
+                block = frames[0] if len(frames) == 1 else b"".join(frames)
+                for conn in conns:
+                    if owner is None or conn.user == owner:  # never trust one check
+                        conn.push_frame(block)
         dirty, self._dirty = self._dirty, []
         for conn in dirty:
             self._flush_one(conn)
+        self._flush_scheduled = False
 
     def _flush_one(self, conn: Connection) -> None:
         if not conn.outbox:
@@ -290,28 +311,30 @@ class Hub:
             conn.outbox.clear()
             conn.pending = 0
 
-    def publish(self, key: Key, render: Callable[[Dialect], bytes]) -> int:
-        """Render once per dialect, frame once, push to every subscriber of ``key``."""
-        groups = self.registry.subs.get(key)
-        if not groups:
-            return 0
-        n = 0
-        for name, conns in groups.items():
-            frame = text_frame(render(self.dialects[name]))
-            for conn in conns:
-                conn.push_frame(frame)
-            n += len(conns)
-        return n
+    def publish(self, key: Key, render: Callable[[Dialect], bytes]) -> None:
+        """Render once per dialect and frame once; subscribers get it at the tick's flush.
 
-    def publish_private(self, key: Key, user: str, render: Callable[[Dialect], bytes]) -> None:
+        Frames of one key are joined once per tick and that one block is appended to
+        each subscriber's outbox, so the per-subscriber cost is per tick, not per message.
+        """
         groups = self.registry.subs.get(key)
         if not groups:
             return
-        for name, conns in groups.items():
-            frame = text_frame(render(self.dialects[name]))
-            for conn in conns:
-                if conn.user == user:  # the key already says so; never trust one check
-                    conn.push_frame(frame)
+        per_dialect = self._pending.get(key)
+        if per_dialect is None:
+            per_dialect = self._pending[key] = {}
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self.loop.call_soon(self.flush)
+        for name in groups:
+            frames = per_dialect.get(name)
+            if frames is None:
+                frames = per_dialect[name] = []
+            frames.append(text_frame(render(self.dialects[name])))
+
+    def publish_private(self, key: Key, user: str, render: Callable[[Dialect], bytes]) -> None:
+        assert key[2] == user
+        self.publish(key, render)
 
     # -- venue results ------------------------------------------------------------------
     def on_result(self, result: CommandResult) -> None:

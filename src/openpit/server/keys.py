@@ -1,0 +1,58 @@
+"""API keys for the gateway, backed by the store; demo keys for the first run.
+
+Invariants:
+- The gateway sees a key exactly as the store holds it: revoked keys are refused.
+- Demo keys are created once per data directory (random secrets, never reused
+  across data directories) and printed only by ``openpit serve`` at start-up.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from openpit.gateway.auth import ApiKey as GatewayKey
+from openpit.gateway.auth import Permission as GatewayPermission
+from openpit.store import ApiKey, Permission, Store
+
+_TO_GATEWAY = {Permission.READ: GatewayPermission.READ, Permission.TRADE: GatewayPermission.TRADE}
+
+
+class StoreKeyStore:
+    """The gateway's ``KeyStore`` over the persistent ``Store``."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def lookup(self, key_id: str) -> GatewayKey | None:
+        key = self.store.get_api_key(key_id)
+        if key is None:
+            return None
+        return GatewayKey(
+            key_id=key.key_id,
+            secret=key.secret,
+            user=key.user,
+            permissions=frozenset(_TO_GATEWAY[p] for p in key.permissions if p in _TO_GATEWAY),
+            revoked=not key.active,
+        )
+
+
+def new_key(user: str, permissions: frozenset[Permission], created: int) -> ApiKey:
+    return ApiKey(
+        key_id="k_" + secrets.token_hex(12),
+        secret=secrets.token_hex(32),
+        user=user,
+        permissions=permissions,
+        created=created,
+    )
+
+
+def ensure_demo_key(store: Store, user: str, created: int) -> ApiKey:
+    """The first active key of ``user``, creating the user and a read+trade key if needed."""
+    if store.get_user(user) is None:
+        store.create_user(user, created)
+    for key in store.list_api_keys(user):
+        if key.active:
+            return key
+    key = new_key(user, frozenset({Permission.READ, Permission.TRADE}), created)
+    store.create_api_key(key)
+    return key

@@ -1,0 +1,137 @@
+"""``openpit serve``: recover the venue, start journal, market data, feeds and gateway.
+
+Start-up order (each step only after the previous one succeeded):
+1. load the config (errors name file and key);
+2. open the data directory: lock it, recover snapshot + journal tail, verify the hash;
+3. fund the lending pool and demo accounts if the journal is empty (journaled like
+   any command);
+4. seed market data from the recovered books and start the gateway;
+5. start the simulator (unless ``--no-simulator``) and print what a newcomer needs.
+Shutdown (SIGTERM/SIGINT): stop feeds, tell clients and close them (gateway), commit
+and close the journal, exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+from openpit.config import VenueConfig, load_config, load_demo_config
+from openpit.core.enums import Side
+from openpit.core.events import BookLevel, Event
+from openpit.durability import Durability, DurabilityConfig, FsyncMode
+from openpit.feeds.simulator import start_simulator
+from openpit.gateway import create_app, start_gateway
+from openpit.gateway.settings import GatewaySettings
+from openpit.marketdata import MarketData
+from openpit.server.keys import StoreKeyStore, ensure_demo_key
+from openpit.server.service import VenueService, wall_clock_ms
+from openpit.store import HistoryWriter, SqliteStore
+from openpit.venue import Venue
+
+log = logging.getLogger("openpit.serve")
+
+DEMO_USER = "demo"
+
+
+def book_seed_events(venue: Venue) -> list[Event]:
+    """Synthetic level events that bring a fresh ``MarketData`` to the engine's books."""
+    out: list[Event] = []
+    for inst in venue.config.instruments:
+        bids, asks = venue.engine.depth(inst, 1_000_000)
+        out.extend(BookLevel(instrument=inst, side=Side.BUY, price=p, qty=q) for p, q in bids)
+        out.extend(BookLevel(instrument=inst, side=Side.SELL, price=p, qty=q) for p, q in asks)
+    return out
+
+
+async def run_server(
+    config: VenueConfig,
+    args: argparse.Namespace,
+    stop: asyncio.Event,
+    ready: asyncio.Future[dict[str, str]] | None = None,
+) -> int:
+    data_dir = Path(args.data_dir)
+    started = time.perf_counter()
+    durability = Durability.open(
+        lambda: Venue(config),
+        DurabilityConfig(data_dir=data_dir, fsync=FsyncMode(args.fsync)),
+    )
+    venue = durability.target
+    rec = durability.recovered
+    log.info(
+        "recovered seq %d (snapshot at %s, %d commands replayed in %.3f s) in %.3f s",
+        rec.seq,
+        rec.snapshot.seq if rec.snapshot is not None else "none",
+        rec.replayed,
+        rec.elapsed_s,
+        time.perf_counter() - started,
+    )
+    store = SqliteStore.in_data_dir(data_dir)
+    history = HistoryWriter(store.path)
+    service = VenueService(config, venue, durability)
+    service.add_listener(lambda result: history.submit(result.events))
+    if venue.seq == 0:
+        for command in venue.genesis_commands():
+            await service.submit(command)
+    marketdata = MarketData(config)
+    marketdata.apply(book_seed_events(venue))
+    demo_key = ensure_demo_key(store, DEMO_USER, wall_clock_ms())
+
+    settings = GatewaySettings.from_mapping(config.extra.get("gateway", {}))
+    app = create_app(service, marketdata, StoreKeyStore(store), settings)
+    running = await start_gateway(app, args.host, args.port)
+    simulator = start_simulator(service, enabled=not args.no_simulator, seed=args.seed)
+
+    urls = running.urls
+    print_banner(urls, demo_key.key_id, demo_key.secret, simulator is not None, data_dir)
+    if ready is not None and not ready.done():
+        ready.set_result(urls)
+    try:
+        await stop.wait()
+    finally:
+        print("openpit: shutting down", flush=True)
+        if simulator is not None:
+            simulator.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await simulator
+        await running.stop()
+        await durability.close()
+        await history.drain()
+        store.close()
+    return 0
+
+
+def print_banner(
+    urls: dict[str, str], key: str, secret: str, simulator: bool, data_dir: Path
+) -> None:
+    lines = [
+        "",
+        "openpit is running" + (" with the market simulator" if simulator else ""),
+        f"  data directory   {data_dir.resolve()}",
+        *(f"  {name:16} {url}" for name, url in urls.items()),
+        f"  demo API key     {key}",
+        f"  demo API secret  {secret}",
+        "  press Ctrl-C to stop",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    config = load_demo_config() if args.config is None else load_config(args.config)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        import signal
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await run_server(config, args, stop)
+
+    return asyncio.run(main())

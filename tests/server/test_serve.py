@@ -35,23 +35,22 @@ async def _start(data_dir: Path, simulator: bool) -> tuple[asyncio.Event, asynci
 
 
 async def _trades_seen(base: str) -> list[dict[str, object]]:
-    async with aiohttp.ClientSession() as http:
-        async with http.ws_connect(f"ws://{base}/ws") as ws:
-            await ws.send_str(
-                json.dumps(
-                    {
-                        "action": "subscribe",
-                        "channels": ["trades"],
-                        "params": {"exchange": "binance", "symbols": ["BTCUSDT"]},
-                    }
-                )
+    async with aiohttp.ClientSession() as http, http.ws_connect(f"ws://{base}/ws") as ws:
+        await ws.send_str(
+            json.dumps(
+                {
+                    "action": "subscribe",
+                    "channels": ["trades"],
+                    "params": {"exchange": "binance", "symbols": ["BTCUSDT"]},
+                }
             )
-            seen: list[dict[str, object]] = []
-            while len(seen) < 3:
-                msg = json.loads((await asyncio.wait_for(ws.receive(), 20)).data)
-                if msg.get("channel") == "trades":
-                    seen.append(msg)
-            return seen
+        )
+        seen: list[dict[str, object]] = []
+        while len(seen) < 3:
+            msg = json.loads((await asyncio.wait_for(ws.receive(), 20)).data)
+            if msg.get("channel") == "trades":
+                seen.append(msg)
+        return seen
 
 
 def test_serve_simulator_trades_reach_flat_client_and_restart_continues(tmp_path: Path) -> None:

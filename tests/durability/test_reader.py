@@ -176,3 +176,19 @@ def test_reader_after_seq_skips_covered_segments_and_until_seq_stops(tmp_path: P
     assert [r.seq for r in read_journal(tmp_path, segments[1][0] - 1, 50)] == list(
         range(segments[1][0], 51)
     )
+
+
+def test_reader_records_covered_by_after_seq_are_not_crc_checked_but_tail_is(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path, 10)
+    ((_, seg),) = list_segments(tmp_path)
+    offsets = _offsets(seg)
+    data = bytearray(seg.read_bytes())
+    data[offsets[2] + RECORD_HEADER.size] ^= 0xFF  # payload of seq 3, covered by a snapshot
+    seg.write_bytes(bytes(data[:-2]))  # and the last record (seq 10) torn
+    reader = JournalReader(tmp_path, repair=True)
+    assert [r.seq for r in reader.records(after_seq=5)] == [6, 7, 8, 9]
+    assert reader.torn is not None and reader.torn.after_seq == 9
+    with pytest.raises(JournalCorrupt, match="seq 3"):
+        list(read_journal(tmp_path))

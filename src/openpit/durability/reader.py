@@ -3,6 +3,9 @@
 Invariants:
 - Records come out in sequence order with no gap and no repeat, across segments; a
   record is yielded only after its CRC has been checked, so nothing is half-applied.
+  Records at or below ``after_seq`` (already in the snapshot) are walked by header
+  only — bounds and seq continuity, no CRC — except a segment's final record, which
+  is always checked.
 - A *torn tail* — a problem (short header, short payload, bad CRC, bad segment
   header) in the last segment after which no valid record follows — is what a crash
   mid-write leaves behind; it is logged and, with ``repair=True``, truncated away.
@@ -95,18 +98,24 @@ class JournalReader:
                     expected,
                     f"segment starts at seq {first} but the previous one ends at {expected - 1}",
                 )
-            for record in self._segment(path, first, is_last):
-                self.last_seq = record.seq
-                if record.seq > after_seq:
-                    if until_seq is not None and record.seq > until_seq:
-                        return
-                    self.records_read += 1
-                    yield record
+            for record in self._segment(path, first, is_last, after_seq):
+                if until_seq is not None and record.seq > until_seq:
+                    return
+                self.records_read += 1
+                yield record
             expected = self.last_seq + 1 if self.last_seq is not None else first
             if self.last_seq is None or self.last_seq < first:
                 self.last_seq = first - 1
 
-    def _segment(self, path: Path, name_first: int, is_last: bool) -> Iterator[Record]:
+    def _segment(
+        self, path: Path, name_first: int, is_last: bool, skip_through: int
+    ) -> Iterator[Record]:
+        """Validate one segment, yielding records with seq > ``skip_through``.
+
+        Records at or below ``skip_through`` (covered by the snapshot) are walked by
+        their headers only — length, bounds and seq continuity — without a CRC check,
+        except the segment's final record, which is always checked (it may be torn).
+        """
         data = path.read_bytes()
         n = len(data)
         expected = name_first
@@ -138,6 +147,11 @@ class JournalReader:
                 problem = f"record of {length} bytes runs past the end of the segment"
                 self._bad(path, data, off, expected, problem, is_last)
                 return
+            if seq <= skip_through and end < n and seq == expected:
+                self.last_seq = seq
+                expected += 1
+                off = end
+                continue
             payload = view[off + hsize : end]
             if record_crc(seq, ts, payload) != crc:
                 problem = f"CRC mismatch (header seq {seq})"
@@ -146,7 +160,9 @@ class JournalReader:
             if seq != expected:
                 kind = "non-increasing seq" if seq < expected else "seq gap"
                 raise JournalCorrupt(path, off, seq, f"{kind}: expected seq {expected}")
-            yield Record(seq, ts, bytes(payload))
+            self.last_seq = seq
+            if seq > skip_through:
+                yield Record(seq, ts, bytes(payload))
             expected += 1
             off = end
 

@@ -264,6 +264,17 @@ class Hub:
         if conn.closer is not None:
             conn.closer(code, message)
 
+    def close_key(self, key_id: str, message: str = "API key revoked") -> int:
+        """Close (policy) every live connection authenticated with ``key_id``; how many."""
+        conns = [
+            c
+            for c in self.connections
+            if c.active and c.principal is not None and c.principal.key_id == key_id
+        ]
+        for conn in conns:
+            self.close(conn, CloseReason.POLICY, message)
+        return len(conns)
+
     # -- output -------------------------------------------------------------------------
     def mark_dirty(self, conn: Connection) -> None:
         self._dirty.append(conn)

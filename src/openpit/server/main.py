@@ -18,20 +18,25 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
+from openpit.alerts import AnyAlertEvent
+from openpit.api import add_rest_routes
+from openpit.api.local import ADMIN_FILE, ensure_admin_key, ensure_jwt_secret, token_issuer
 from openpit.config import VenueConfig, load_config, load_demo_config
 from openpit.core.enums import Side
 from openpit.core.events import BookLevel, Event
 from openpit.durability import Durability, DurabilityConfig, FsyncMode
 from openpit.feeds.simulator import start_simulator
-from openpit.gateway import create_app, start_gateway
+from openpit.gateway import HUB, JwtAuthenticator, create_app, start_gateway
 from openpit.gateway.settings import GatewaySettings
 from openpit.marketdata import MarketData
 from openpit.server.keys import StoreKeyStore, ensure_demo_key
 from openpit.server.service import VenueService, wall_clock_ms
 from openpit.store import HistoryWriter, SqliteStore
 from openpit.venue import Venue
+from openpit.web import add_web_routes, dashboard
 
 log = logging.getLogger("openpit.serve")
 
@@ -80,14 +85,50 @@ async def run_server(
     marketdata = MarketData(config)
     marketdata.apply(book_seed_events(venue))
     demo_key = ensure_demo_key(store, DEMO_USER, wall_clock_ms())
+    admin_key = ensure_admin_key(store, data_dir, wall_clock_ms())
+    jwt_secret = ensure_jwt_secret(data_dir)
+    issue_token = token_issuer(jwt_secret)
 
     settings = GatewaySettings.from_mapping(config.extra.get("gateway", {}))
-    app = create_app(service, marketdata, StoreKeyStore(store), settings)
+    app = create_app(
+        service,
+        marketdata,
+        StoreKeyStore(store),
+        settings,
+        authenticator=JwtAuthenticator(jwt_secret),
+        root_handler=dashboard,
+    )
+    add_web_routes(app)
+    publish_alert = getattr(app[HUB], "publish_alert", None)  # alert fan-out, when wired
+
+    def publish_alerts(events: Sequence[AnyAlertEvent]) -> None:
+        for event in events:
+            if publish_alert is not None:
+                publish_alert(event)
+
+    add_rest_routes(
+        app,
+        service,
+        marketdata,
+        store,
+        history=history,
+        publish_alerts=None if publish_alert is None else publish_alerts,
+        issue_token=issue_token,
+    )
     running = await start_gateway(app, args.host, args.port)
     simulator = start_simulator(service, enabled=not args.no_simulator, seed=args.seed)
 
     urls = running.urls
+    token = issue_token(DEMO_USER, frozenset({"read", "trade"}), 86_400, wall_clock_ms())
     print_banner(urls, demo_key.key_id, demo_key.secret, simulator is not None, data_dir)
+    print_welcome(
+        f"http://{running.host}:{running.port}",
+        demo_key.key_id,
+        demo_key.secret,
+        token,
+        data_dir / ADMIN_FILE,
+    )
+    log.info("admin key %s (secret in %s)", admin_key.api_key, data_dir / ADMIN_FILE)
     if ready is not None and not ready.done():
         ready.set_result(urls)
     try:
@@ -116,6 +157,38 @@ def print_banner(
         f"  demo API key     {key}",
         f"  demo API secret  {secret}",
         "  press Ctrl-C to stop",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def print_welcome(base: str, key: str, secret: str, token: str, admin_file: Path) -> None:
+    """What a newcomer needs after ``make run``: where to look and one thing to paste."""
+    ws = base.replace("http://", "ws://", 1)
+    lines = [
+        f"  dashboard        {base}/",
+        f"  REST API docs    {base}/api/v1/docs  (OpenAPI: {base}/api/v1/openapi.json)",
+        f"  WebSocket flat   {ws}/ws  (action/event frames, API key + HMAC login)",
+        f"  WebSocket envel. {ws}/ws/market-data, /ws/trading, /ws/notifications, /ws/custom",
+        f"  WebSocket typed  {ws}/  or {ws}/ws  (type frames, JWT login)",
+        f"  demo JWT (24 h)  {token}",
+        f"  admin key file   {admin_file.resolve()}  (openpit CLI uses it; keep it private)",
+        "",
+        "try it (another terminal):",
+        f"  curl -s '{base}/api/v1/ticker?symbol=BTCUSDT'",
+        f"  .venv/bin/openpit keys create --user alice --server {base} --json",
+        "  .venv/bin/python - <<'PY'",
+        "  import asyncio, hashlib, hmac, json, time, websockets",
+        "  async def main():",
+        f"      async with websockets.connect('{ws}/ws') as ws:",
+        "          ts = int(time.time() * 1000)",
+        f"          sig = hmac.new(b'{secret}', b'{key}' + str(ts).encode(),",
+        "                         hashlib.sha256).hexdigest()",
+        "          await ws.send(json.dumps({'action': 'authenticate',",
+        f"              'api_key': '{key}', 'timestamp': ts, 'signature': sig}}))",
+        "          print(await ws.recv())",
+        "  asyncio.run(main())",
+        "  PY",
         "",
     ]
     print("\n".join(lines), flush=True)

@@ -1,0 +1,155 @@
+"""Integers inside, decimals on the wire: conversions between venue values and replies.
+
+Invariants:
+- A decimal from a client becomes ticks/lots/units only if it is finite, positive and
+  an exact multiple of its step; otherwise an ``ApiError`` naming the field and the
+  step (never rounded).
+- Values are bounded (< 10**15 steps) so no integer ever overflows the store.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from openpit.alerts.custom import LiveAlert
+from openpit.alerts.events import render_value
+from openpit.api import schemas as s
+from openpit.api.errors import ApiError
+from openpit.core.enums import Reason
+from openpit.core.events import Fill, OrderUpdate, Position
+from openpit.core.instrument import Asset, Instrument
+
+MAX_STEPS = 10**15
+
+
+def steps(value: Decimal, step: Decimal, what: str, reason: Reason, context: str) -> int:
+    try:
+        if not value.is_finite() or value <= 0:
+            raise ApiError.rejected(reason, f"{what} must be a positive number, got {value}")
+        n, rest = divmod(value, step)
+    except InvalidOperation:
+        raise ApiError.rejected(reason, f"{what} {value} is out of range") from None
+    if rest != 0:
+        raise ApiError.rejected(reason, f"{what} {value} is not a multiple of the {context} {step}")
+    if n >= MAX_STEPS:
+        raise ApiError.rejected(reason, f"{what} {value} is too large")
+    return int(n)
+
+
+def price_ticks(inst: Instrument, value: Decimal, what: str = "price") -> int:
+    return steps(value, inst.tick_size, what, Reason.INVALID_PRICE, f"tick size for {inst.symbol}:")
+
+
+def qty_lots(inst: Instrument, value: Decimal, what: str = "amount") -> int:
+    return steps(
+        value, inst.lot_size, what, Reason.INVALID_QUANTITY, f"lot size for {inst.symbol}:"
+    )
+
+
+def asset_units(asset: Asset, value: Decimal) -> int:
+    return steps(value, asset.unit, "amount", Reason.INVALID_QUANTITY, f"unit of {asset.symbol}:")
+
+
+def _trim(value: Decimal, places: int, extra: int = 4) -> Decimal:
+    fine = value.quantize(Decimal(1).scaleb(-(places + extra)))
+    coarse = value.quantize(Decimal(1).scaleb(-places))
+    return coarse if coarse == fine else fine
+
+
+def price(inst: Instrument, ticks: int | None) -> Decimal | None:
+    return None if ticks is None else inst.ticks_to_price(ticks)
+
+
+def order(inst: Instrument, u: OrderUpdate) -> s.OrderReply:
+    average = None
+    if u.filled:
+        average = _trim(Decimal(u.filled_value) * inst.tick_size / u.filled, inst.price_decimals)
+    return s.OrderReply(
+        id=str(u.order_id),
+        client_order_id=u.client_order_id,
+        symbol=inst.id,
+        exchange=inst.venue,
+        side=u.side,
+        type=u.type,
+        time_in_force=u.tif,
+        status=u.status,
+        price=price(inst, u.price),
+        stop_price=price(inst, u.stop_price),
+        amount=inst.lots_to_qty(u.qty),
+        filled=inst.lots_to_qty(u.filled),
+        remaining=inst.lots_to_qty(u.remaining),
+        cancelled=inst.lots_to_qty(u.cancelled),
+        average=average,
+        reason=u.reason.value,
+        post_only=u.post_only,
+        reduce_only=u.reduce_only,
+        leverage=u.leverage,
+        created=u.created_ts,
+        updated=u.ts,
+    )
+
+
+def fill(inst: Instrument, f: Fill) -> s.FillReply:
+    return s.FillReply(
+        order_id=str(f.order_id),
+        client_order_id=f.client_order_id,
+        trade_id=str(f.trade_id),
+        symbol=inst.id,
+        exchange=inst.venue,
+        side=f.side,
+        price=inst.ticks_to_price(f.price),
+        amount=inst.lots_to_qty(f.qty),
+        liquidity=f.liquidity,
+        fee=inst.quote.from_units(f.fee),
+        fee_asset=f.fee_asset,
+        timestamp=f.ts,
+    )
+
+
+def balance(asset: Asset, available: int, reserved: int) -> s.BalanceReply:
+    return s.BalanceReply(
+        asset=asset.symbol,
+        available=asset.from_units(available),
+        reserved=asset.from_units(reserved),
+        total=asset.from_units(available + reserved),
+    )
+
+
+def position(inst: Instrument, p: Position) -> s.PositionReply:
+    size = abs(p.qty)
+    entry = None
+    pnl = None
+    if size:
+        base_qty = inst.lots_to_qty(size)
+        entry = _trim(inst.quote.from_units(p.cost) / base_qty, inst.price_decimals)
+        if p.mark_price is not None:
+            value = inst.notional(p.mark_price, size)
+            pnl = inst.quote.from_units(value - p.cost if p.qty > 0 else p.cost - value)
+    return s.PositionReply(
+        symbol=inst.id,
+        exchange=inst.venue,
+        type="margin" if p.margin_mode else "spot",
+        side="long" if p.qty > 0 else "short" if p.qty < 0 else "flat",
+        amount=inst.lots_to_qty(size),
+        entry_price=entry,
+        mark_price=price(inst, p.mark_price),
+        unrealized_pnl=pnl,
+        realized_pnl=inst.quote.from_units(p.realized_pnl),
+        leverage=p.leverage,
+        liquidation_price=price(inst, p.liquidation_price),
+    )
+
+
+def alert(inst: Instrument, a: LiveAlert) -> s.AlertReply:
+    return s.AlertReply(
+        id=a.id,
+        name=a.name,
+        condition=a.condition,
+        symbol=inst.id,
+        exchange=inst.venue,
+        threshold=render_value(a.condition, inst, a.threshold),
+        repeat=a.repeat,
+        cooldown_ms=a.cooldown_ms,
+        created=a.created,
+        last_triggered=a.last_triggered,
+    )

@@ -1,0 +1,52 @@
+"""Errors of the REST API: one exception type, one table from venue reasons to HTTP statuses.
+
+Invariants:
+- Every error reply is ``{"code", "message", "status"}`` (``schemas.Error``) with the
+  HTTP status in ``status`` too; nothing else escapes a handler (unexpected
+  exceptions become ``internal_error`` / 500 and are logged, never shown).
+- Venue rejections keep the venue's reason code (``core.enums.Reason`` values, the
+  same codes the sockets send); ``REASON_STATUS`` says which HTTP status each gets.
+"""
+
+from __future__ import annotations
+
+from openpit.core.enums import Reason
+
+INVALID = "invalid_parameter"
+UNAUTHORIZED = "unauthorized"
+FORBIDDEN = "forbidden"
+NOT_FOUND = "not_found"
+ALREADY_EXISTS = "already_exists"
+NOT_ENABLED = "not_enabled"
+INTERNAL = "internal_error"
+
+REASON_STATUS: dict[Reason, int] = {
+    Reason.INVALID_PRICE: 400,
+    Reason.INVALID_QUANTITY: 400,
+    Reason.BELOW_MIN_QUANTITY: 400,
+    Reason.INVALID_PARAMETER: 400,
+    Reason.LEVERAGE_NOT_ALLOWED: 400,
+    Reason.UNKNOWN_INSTRUMENT: 404,
+    Reason.UNKNOWN_ORDER: 404,
+    Reason.UNKNOWN_USER: 404,
+    Reason.DUPLICATE_CLIENT_ORDER_ID: 409,
+    Reason.ORDER_NOT_MODIFIABLE: 409,
+}
+"""HTTP status of a venue rejection; every other reason (insufficient funds, halted,
+post-only would take, ...) is a well-formed request the venue refused: 422."""
+
+
+def reason_status(reason: Reason) -> int:
+    return REASON_STATUS.get(reason, 422)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+    @classmethod
+    def rejected(cls, reason: Reason, message: str) -> ApiError:
+        return cls(reason_status(reason), reason.value, message)

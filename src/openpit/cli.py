@@ -1,6 +1,10 @@
 """The ``openpit`` command line.
 
 Every command has ``--help``; errors are one line saying what to do, exit status 2.
+Commands that change state talk to a running server through the admin REST API
+(signed with the admin key in ``--data-dir``); ``users`` and ``keys`` fall back to the
+data directory itself when no server runs there. ``--json`` prints machine-readable
+output on every command that creates or lists something. See docs/cli.md.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from openpit.cli_commands import CliError, add_commands
 from openpit.config import ConfigError, VenueConfig, load_config, load_demo_config
 
 
@@ -57,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="validate a config file and list instruments")
     check.add_argument("--config", help="openpit.toml (default: the built-in demo config)")
     check.set_defaults(func=_cmd_config_check)
+    add_commands(sub)
     return parser
 
 
@@ -69,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         result: int = func(args)
-    except ConfigError as exc:
+    except (ConfigError, CliError) as exc:
         print(f"openpit: {exc}", file=sys.stderr)
         return 2
     return result

@@ -56,6 +56,20 @@ def _trim(value: Decimal, places: int, extra: int = 4) -> Decimal:
     return coarse if coarse == fine else fine
 
 
+def dec(value: Decimal) -> str:
+    """Fixed-point text (``"0.00000010"``, never ``"1.0E-7"``)."""
+    return format(value, "f")
+
+
+def dec_opt(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+def money(asset: Asset, units: int) -> Decimal:
+    """Asset units as a plain decimal with the asset's places (``0.00000000``, not ``0E-8``)."""
+    return asset.from_units(units).quantize(asset.unit)
+
+
 def price(inst: Instrument, ticks: int | None) -> Decimal | None:
     return None if ticks is None else inst.ticks_to_price(ticks)
 
@@ -73,13 +87,13 @@ def order(inst: Instrument, u: OrderUpdate) -> s.OrderReply:
         type=u.type,
         time_in_force=u.tif,
         status=u.status,
-        price=price(inst, u.price),
-        stop_price=price(inst, u.stop_price),
-        amount=inst.lots_to_qty(u.qty),
-        filled=inst.lots_to_qty(u.filled),
-        remaining=inst.lots_to_qty(u.remaining),
-        cancelled=inst.lots_to_qty(u.cancelled),
-        average=average,
+        price=dec_opt(price(inst, u.price)),
+        stop_price=dec_opt(price(inst, u.stop_price)),
+        amount=dec(inst.lots_to_qty(u.qty)),
+        filled=dec(inst.lots_to_qty(u.filled)),
+        remaining=dec(inst.lots_to_qty(u.remaining)),
+        cancelled=dec(inst.lots_to_qty(u.cancelled)),
+        average=dec_opt(average),
         reason=u.reason.value,
         post_only=u.post_only,
         reduce_only=u.reduce_only,
@@ -97,10 +111,10 @@ def fill(inst: Instrument, f: Fill) -> s.FillReply:
         symbol=inst.id,
         exchange=inst.venue,
         side=f.side,
-        price=inst.ticks_to_price(f.price),
-        amount=inst.lots_to_qty(f.qty),
+        price=dec(inst.ticks_to_price(f.price)),
+        amount=dec(inst.lots_to_qty(f.qty)),
         liquidity=f.liquidity,
-        fee=inst.quote.from_units(f.fee),
+        fee=dec(money(inst.quote, f.fee)),
         fee_asset=f.fee_asset,
         timestamp=f.ts,
     )
@@ -109,9 +123,9 @@ def fill(inst: Instrument, f: Fill) -> s.FillReply:
 def balance(asset: Asset, available: int, reserved: int) -> s.BalanceReply:
     return s.BalanceReply(
         asset=asset.symbol,
-        available=asset.from_units(available),
-        reserved=asset.from_units(reserved),
-        total=asset.from_units(available + reserved),
+        available=dec(money(asset, available)),
+        reserved=dec(money(asset, reserved)),
+        total=dec(money(asset, available + reserved)),
     )
 
 
@@ -124,19 +138,19 @@ def position(inst: Instrument, p: Position) -> s.PositionReply:
         entry = _trim(inst.quote.from_units(p.cost) / base_qty, inst.price_decimals)
         if p.mark_price is not None:
             value = inst.notional(p.mark_price, size)
-            pnl = inst.quote.from_units(value - p.cost if p.qty > 0 else p.cost - value)
+            pnl = money(inst.quote, value - p.cost if p.qty > 0 else p.cost - value)
     return s.PositionReply(
         symbol=inst.id,
         exchange=inst.venue,
         type="margin" if p.margin_mode else "spot",
         side="long" if p.qty > 0 else "short" if p.qty < 0 else "flat",
-        amount=inst.lots_to_qty(size),
-        entry_price=entry,
-        mark_price=price(inst, p.mark_price),
-        unrealized_pnl=pnl,
-        realized_pnl=inst.quote.from_units(p.realized_pnl),
+        amount=dec(inst.lots_to_qty(size)),
+        entry_price=dec_opt(entry),
+        mark_price=dec_opt(price(inst, p.mark_price)),
+        unrealized_pnl=dec_opt(pnl),
+        realized_pnl=dec(money(inst.quote, p.realized_pnl)),
         leverage=p.leverage,
-        liquidation_price=price(inst, p.liquidation_price),
+        liquidation_price=dec_opt(price(inst, p.liquidation_price)),
     )
 
 
@@ -147,7 +161,7 @@ def alert(inst: Instrument, a: LiveAlert) -> s.AlertReply:
         condition=a.condition,
         symbol=inst.id,
         exchange=inst.venue,
-        threshold=render_value(a.condition, inst, a.threshold),
+        threshold=dec(render_value(a.condition, inst, a.threshold)),
         repeat=a.repeat,
         cooldown_ms=a.cooldown_ms,
         created=a.created,

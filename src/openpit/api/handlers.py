@@ -184,12 +184,12 @@ class Api:
                 base=i.base.symbol,
                 quote=i.quote.symbol,
                 kind=i.kind,
-                tick_size=i.tick_size,
-                lot_size=i.lot_size,
-                min_qty=i.min_qty,
+                tick_size=convert.dec(i.tick_size),
+                lot_size=convert.dec(i.lot_size),
+                min_qty=convert.dec(i.min_qty),
                 max_leverage=i.max_leverage,
-                maker_fee=i.maker_fee,
-                taker_fee=i.taker_fee,
+                maker_fee=convert.dec(i.maker_fee),
+                taker_fee=convert.dec(i.taker_fee),
                 halted=venue.is_halted(i.id),
             )
             for i in self.service.config.instruments.values()
@@ -204,8 +204,14 @@ class Api:
             exchange=inst.venue,
             sequence=snap.sequence,
             checksum=snap.checksum,
-            bids=[(inst.ticks_to_price(p), inst.lots_to_qty(n)) for p, n in snap.bids],
-            asks=[(inst.ticks_to_price(p), inst.lots_to_qty(n)) for p, n in snap.asks],
+            bids=[
+                (convert.dec(inst.ticks_to_price(p)), convert.dec(inst.lots_to_qty(n)))
+                for p, n in snap.bids
+            ],
+            asks=[
+                (convert.dec(inst.ticks_to_price(p)), convert.dec(inst.lots_to_qty(n)))
+                for p, n in snap.asks
+            ],
             timestamp=snap.ts,
         )
 
@@ -215,8 +221,8 @@ class Api:
         return [
             s.PublicTrade(
                 id=str(t.trade_id),
-                price=inst.ticks_to_price(t.price),
-                amount=inst.lots_to_qty(t.qty),
+                price=convert.dec(inst.ticks_to_price(t.price)),
+                amount=convert.dec(inst.lots_to_qty(t.qty)),
                 side=t.taker_side,
                 timestamp=t.ts,
             )
@@ -232,17 +238,17 @@ class Api:
         return s.TickerReply(
             symbol=inst.id,
             exchange=inst.venue,
-            last=p(inst, t.last_price),
-            bid=p(inst, t.bid),
-            ask=p(inst, t.ask),
-            open=p(inst, t.open),
-            high=p(inst, t.high),
-            low=p(inst, t.low),
-            volume=inst.lots_to_qty(t.volume),
-            quote_volume=inst.quote.from_units(t.quote_volume),
+            last=convert.dec_opt(p(inst, t.last_price)),
+            bid=convert.dec_opt(p(inst, t.bid)),
+            ask=convert.dec_opt(p(inst, t.ask)),
+            open=convert.dec_opt(p(inst, t.open)),
+            high=convert.dec_opt(p(inst, t.high)),
+            low=convert.dec_opt(p(inst, t.low)),
+            volume=convert.dec(inst.lots_to_qty(t.volume)),
+            quote_volume=convert.dec(convert.money(inst.quote, t.quote_volume)),
             trades=t.trades,
-            change=None if t.change is None else inst.ticks_to_price(t.change),
-            change_percent=pct,
+            change=convert.dec_opt(None if t.change is None else inst.ticks_to_price(t.change)),
+            change_percent=convert.dec_opt(pct),
             timestamp=t.ts,
         )
 
@@ -257,12 +263,12 @@ class Api:
             s.CandleReply(
                 start=c.start,
                 end=c.end,
-                open=tp(c.open),
-                high=tp(c.high),
-                low=tp(c.low),
-                close=tp(c.close),
-                volume=inst.lots_to_qty(c.volume),
-                quote_volume=inst.quote.from_units(c.quote_volume),
+                open=convert.dec(tp(c.open)),
+                high=convert.dec(tp(c.high)),
+                low=convert.dec(tp(c.low)),
+                close=convert.dec(tp(c.close)),
+                volume=convert.dec(inst.lots_to_qty(c.volume)),
+                quote_volume=convert.dec(convert.money(inst.quote, c.quote_volume)),
                 trades=c.trades,
                 closed=c.closed,
             )

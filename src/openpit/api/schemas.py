@@ -33,6 +33,8 @@ ClientOrderId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Limit = Annotated[int, msgspec.Meta(ge=1, le=1000)]
 Millis = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
 Cursor = Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+Dec = Annotated[str, msgspec.Meta(extra_json_schema={"format": "decimal"}, examples=["42650.50"])]
+"""A decimal in replies: fixed-point text with the asset's or instrument's places."""
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
@@ -100,12 +102,12 @@ class InstrumentInfo(_Out):
     base: str
     quote: str
     kind: InstrumentKind
-    tick_size: Decimal
-    lot_size: Decimal
-    min_qty: Decimal
+    tick_size: Dec
+    lot_size: Dec
+    min_qty: Dec
     max_leverage: int
-    maker_fee: Decimal
-    taker_fee: Decimal
+    maker_fee: Dec
+    taker_fee: Dec
     halted: bool
 
 
@@ -125,8 +127,8 @@ class OrderBook(_Out):
     exchange: str
     sequence: int
     checksum: int
-    bids: list[tuple[Decimal, Decimal]]
-    asks: list[tuple[Decimal, Decimal]]
+    bids: list[tuple[Dec, Dec]]
+    asks: list[tuple[Dec, Dec]]
     timestamp: int
 
 
@@ -138,8 +140,8 @@ class TradesQuery(_Query):
 
 class PublicTrade(_Out):
     id: str
-    price: Decimal
-    amount: Decimal
+    price: Dec
+    amount: Dec
     side: Side
     timestamp: int
 
@@ -147,17 +149,17 @@ class PublicTrade(_Out):
 class TickerReply(_Out):
     symbol: str
     exchange: str
-    last: Decimal | None
-    bid: Decimal | None
-    ask: Decimal | None
-    open: Decimal | None
-    high: Decimal | None
-    low: Decimal | None
-    volume: Decimal
-    quote_volume: Decimal
+    last: Dec | None
+    bid: Dec | None
+    ask: Dec | None
+    open: Dec | None
+    high: Dec | None
+    low: Dec | None
+    volume: Dec
+    quote_volume: Dec
     trades: int
-    change: Decimal | None
-    change_percent: Decimal | None
+    change: Dec | None
+    change_percent: Dec | None
     timestamp: int
 
 
@@ -176,12 +178,12 @@ class CandlesQuery(_Query):
 class CandleReply(_Out):
     start: int
     end: int
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal
-    quote_volume: Decimal
+    open: Dec
+    high: Dec
+    low: Dec
+    close: Dec
+    volume: Dec
+    quote_volume: Dec
     trades: int
     closed: bool
 
@@ -191,9 +193,9 @@ class CandleReply(_Out):
 
 class BalanceReply(_Out):
     asset: str
-    available: Decimal
-    reserved: Decimal
-    total: Decimal
+    available: Dec
+    reserved: Dec
+    total: Dec
 
 
 class PositionReply(_Out):
@@ -201,13 +203,13 @@ class PositionReply(_Out):
     exchange: str
     type: Literal["spot", "margin"]
     side: Literal["long", "short", "flat"]
-    amount: Decimal
-    entry_price: Decimal | None
-    mark_price: Decimal | None
-    unrealized_pnl: Decimal | None
-    realized_pnl: Decimal
+    amount: Dec
+    entry_price: Dec | None
+    mark_price: Dec | None
+    unrealized_pnl: Dec | None
+    realized_pnl: Dec
     leverage: int
-    liquidation_price: Decimal | None
+    liquidation_price: Dec | None
 
 
 # -- orders --------------------------------------------------------------------------------
@@ -250,13 +252,13 @@ class OrderReply(_Out):
     type: OrderType
     time_in_force: TimeInForce
     status: OrderStatus
-    price: Decimal | None
-    stop_price: Decimal | None
-    amount: Decimal
-    filled: Decimal
-    remaining: Decimal
-    cancelled: Decimal
-    average: Decimal | None
+    price: Dec | None
+    stop_price: Dec | None
+    amount: Dec
+    filled: Dec
+    remaining: Dec
+    cancelled: Dec
+    average: Dec | None
     reason: str
     post_only: bool
     reduce_only: bool
@@ -289,10 +291,10 @@ class FillReply(_Out):
     symbol: str
     exchange: str
     side: Side
-    price: Decimal
-    amount: Decimal
+    price: Dec
+    amount: Dec
     liquidity: Liquidity
-    fee: Decimal
+    fee: Dec
     fee_asset: str
     timestamp: int
 
@@ -324,7 +326,7 @@ class AlertReply(_Out):
     condition: AlertCondition
     symbol: str
     exchange: str
-    threshold: Decimal
+    threshold: Dec
     repeat: bool
     cooldown_ms: int
     created: int

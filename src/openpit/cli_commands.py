@@ -157,17 +157,18 @@ def _users_list(args: argparse.Namespace) -> int:
 def _keys_create(args: argparse.Namespace) -> int:
     perms = _permissions(args.permissions)
     if _use_server(args):
-        out = _call(args, "POST", "/admin/keys", {"user": args.user, "permissions": perms})
+        body = {"user": args.user, "permissions": perms, "create_user": not args.no_create_user}
+        out = _call(args, "POST", "/admin/keys", body)
     else:
         from openpit.server.keys import new_key
         from openpit.store import Permission
 
         with _offline_store(args) as store:
             if store.get_user(args.user) is None:
-                if not args.create_user:
+                if args.no_create_user:
                     raise CliError(
                         f"unknown user {args.user!r}: run 'openpit users create --user "
-                        f"{args.user}' first (or add --create-user)"
+                        f"{args.user}' first (or drop --no-create-user)"
                     )
                 store.create_user(args.user, _now_ms())
             key = new_key(args.user, frozenset(Permission(p) for p in perms), _now_ms())
@@ -359,7 +360,11 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("--user", required=True, help="owner of the key")
     p.add_argument("--permissions", default="read,trade", help="comma-separated: read,trade,admin")
-    p.add_argument("--create-user", action="store_true", help="offline: create the user if missing")
+    p.add_argument(
+        "--no-create-user",
+        action="store_true",
+        help="fail if the user does not exist (default: create it)",
+    )
     _common(p)
     p.set_defaults(func=_keys_create)
     p = keys.add_parser("list", help="list API keys (no secrets)", description="List API keys.")

@@ -527,6 +527,8 @@ class Api:
 
     async def create_key(self, call: Call) -> s.KeyCreated:
         b: s.KeyRequest = call.body
+        if self.store.get_user(b.user) is None and b.create_user:
+            self.store.create_user(b.user, self.now())
         if self.store.get_user(b.user) is None:
             raise ApiError(
                 404,

@@ -368,6 +368,7 @@ class KeyRequest(_In):
     permissions: Annotated[list[Permission], msgspec.Meta(min_length=1, max_length=3)] = (
         msgspec.field(default_factory=lambda: [Permission.READ, Permission.TRADE])
     )
+    create_user: bool = False  # create ``user`` first if it does not exist
 
 
 class KeyReply(_Out):

@@ -36,6 +36,33 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def _cmd_token_create(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from openpit.server.tokens import jwt_settings
+
+    if args.ttl <= 0:
+        raise ConfigError(f"--ttl must be a positive number of seconds, got {args.ttl}")
+    settings = jwt_settings(_load(args.config), args.data_dir)
+    now = int(time.time())
+    token = settings.issue(args.user, args.ttl, now)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "token": token,
+                    "user": args.user,
+                    "algorithm": settings.algorithm,
+                    "expires_at": (now + args.ttl) * 1000,
+                }
+            )
+        )
+    else:
+        print(token)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="openpit", description="openpit: a trading venue in a box."
@@ -62,6 +89,22 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="validate a config file and list instruments")
     check.add_argument("--config", help="openpit.toml (default: the built-in demo config)")
     check.set_defaults(func=_cmd_config_check)
+
+    token = sub.add_parser("token", help="JWTs for the typed WebSocket dialect (spec 004)")
+    token_sub = token.add_subparsers(dest="token_command", metavar="SUBCOMMAND")
+    create = token_sub.add_parser(
+        "create",
+        help="print a signed token for a user",
+        description="Sign a JWT (sub = user, exp = now + ttl) with the server's secret: "
+        "[server] jwt_secret in the config, else the data directory's jwt-secret file "
+        '(created on first use). Send it as {"type":"authenticate","token":...}.',
+    )
+    create.add_argument("--user", required=True, help="user id (the token's sub)")
+    create.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")
+    create.add_argument("--json", action="store_true", help="print JSON with the expiry")
+    create.add_argument("--config", help="openpit.toml (default: the built-in demo config)")
+    create.add_argument("--data-dir", default="./openpit-data", help="where jwt-secret lives")
+    create.set_defaults(func=_cmd_token_create)
     add_commands(sub)
     return parser
 

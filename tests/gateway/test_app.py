@@ -46,9 +46,9 @@ async def test_ws_first_frame_with_type_routes_to_typed() -> None:
         c = await env.client()
         await c.send({"type": "authenticate", "token": "x"})
         msg = await c.recv()
-        assert msg["type"] == "error" and "code" in msg["error"]
+        assert msg["type"] == "error" and msg["error"]["code"] == "AUTH_FAILED"
         code, _ = await c.closed()
-        assert code == 1011
+        assert code == 1008  # spec 004: an invalid token ends the connection at once
 
 
 @run_async

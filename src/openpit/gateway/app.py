@@ -32,19 +32,23 @@ from openpit.gateway import unsupported
 from openpit.gateway.auth import Authenticator, KeyStore
 from openpit.gateway.connection import Connection
 from openpit.gateway.dialects import flat as _flat
+from openpit.gateway.dialects import typed as _typed
 from openpit.gateway.dialects.base import Dialect
-from openpit.gateway.hub import Hub, MarketSource, Service, wall_ms
+from openpit.gateway.frames import Deflater
+from openpit.gateway.hub import AccountSource, Hub, MarketSource, Service, wall_ms
 from openpit.gateway.limits import RateLimiter
 from openpit.gateway.metrics import make_registry, render
 from openpit.gateway.model import CloseReason
 from openpit.gateway.session import handle
 from openpit.gateway.settings import GatewaySettings
+from openpit.gateway.streams import Streams
 
 log = logging.getLogger("openpit.gateway")
 
 DIALECT_NAMES = ("flat", "envelope", "typed")
 ENVELOPE_PATHS = ("/ws/market-data", "/ws/trading", "/ws/notifications", "/ws/custom")
 _FLAT: Dialect = _flat  # mypy checks that the module satisfies the plug-in protocol
+_TYPED: Dialect = _typed
 
 HUB = web.AppKey("openpit.gateway.hub", Hub)
 _SWEEPER = web.AppKey("openpit.gateway.sweeper", asyncio.Task[None])
@@ -96,12 +100,14 @@ def create_app(
     apply_marketdata: bool = True,
     root_handler: Handler | None = None,
     clock_ms: Callable[[], int] = wall_ms,
+    accounts: AccountSource | None = None,
 ) -> web.Application:
     """The gateway as an aiohttp application (HTTP + WebSocket on one port).
 
     ``apply_marketdata``: the gateway folds every published result into ``marketdata``
     (the default; then nothing else may call ``marketdata.apply``).
     ``root_handler``: serves plain HTTP ``GET /`` (e.g. the dashboard).
+    ``accounts``: balances/positions for account streams (default: ``service.venue.ledger``).
     """
     settings = settings or GatewaySettings()
     hub = Hub(
@@ -113,7 +119,9 @@ def create_app(
         authenticator=authenticator,
         apply_marketdata=apply_marketdata,
         clock_ms=clock_ms,
+        accounts=accounts or getattr(getattr(service, "venue", None), "ledger", None),
     )
+    hub.streams = Streams(hub)
     app = web.Application()
     app[HUB] = hub
     app[_SOCKETS] = set()
@@ -172,6 +180,8 @@ async def _start(app: web.Application) -> None:
                 log.exception("heartbeat sweep failed")
 
     app[_SWEEPER] = asyncio.get_running_loop().create_task(sweep())
+    if hub.streams is not None:
+        hub.streams.start()
 
 
 async def _cleanup(app: web.Application) -> None:
@@ -180,6 +190,9 @@ async def _cleanup(app: web.Application) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    streams = app[HUB].streams
+    if streams is not None:
+        await streams.stop()
     app[HUB].detach()
 
 
@@ -193,6 +206,7 @@ async def shutdown(app: web.Application) -> None:
     conns = list(hub.connections)
     for conn in conns:
         hub.close(conn, CloseReason.GOING_AWAY, "Server shutting down")
+    await asyncio.sleep(0)  # let those closes start with the dialect's code (envelope: 4004)
     others = [ws for ws in app[_SOCKETS] if not ws.closed]
     for ws in others:
         with contextlib.suppress(Exception):
@@ -217,8 +231,15 @@ async def _serve(request: web.Request, forced: str | None) -> web.StreamResponse
             )
         forced = wanted
     s = hub.settings
+    # typed (spec 004) compresses when the client offers permessage-deflate; ``/ws`` may
+    # turn out typed, so it accepts the offer too (a flat client never gets a compressed
+    # frame: uncompressed messages stay valid on a deflate connection, RFC 7692)
+    typed_ok = s.compress_typed and "typed" in hub.dialects and forced in (None, "typed")
     ws = web.WebSocketResponse(
-        max_msg_size=s.max_frame_bytes, compress=s.compress, timeout=s.close_timeout
+        max_msg_size=s.max_frame_bytes,
+        compress=s.compress or typed_ok,
+        timeout=s.close_timeout,
+        autoping=False,  # we answer pings ourselves and time the pongs (latency)
     )
     if not ws.can_prepare(request).ok:
         return web.Response(status=426, text="WebSocket upgrade required\n")
@@ -229,7 +250,7 @@ async def _serve(request: web.Request, forced: str | None) -> web.StreamResponse
         connected = time.monotonic()
         if name is None:
             try:  # a client silent for a whole ping interval is a flat client (spec 000)
-                msg = await ws.receive(timeout=s.ping_interval)
+                msg = await _receive(ws, s.ping_interval)
             except TimeoutError:
                 name = "flat"
             else:
@@ -249,6 +270,25 @@ async def _serve(request: web.Request, forced: str | None) -> web.StreamResponse
         return ws
     finally:
         app[_SOCKETS].discard(ws)
+
+
+async def _receive(ws: web.WebSocketResponse, timeout: float | None = None) -> WSMessage:
+    """The next data/close message; pings are answered, pongs dropped (no connection yet)."""
+    while True:
+        msg = await ws.receive(timeout=timeout)
+        if msg.type is WSMsgType.PING:
+            await ws.pong(msg.data)
+        elif msg.type is not WSMsgType.PONG:
+            return msg
+
+
+def _deflater(ws: web.WebSocketResponse, dialect: Dialect) -> Deflater | None:
+    """Our own permessage-deflate context when negotiated and the dialect compresses."""
+    bits = ws.compress
+    if not bits or not getattr(dialect, "compress", False):
+        return None
+    notakeover = bool(getattr(getattr(ws, "_writer", None), "notakeover", False))
+    return Deflater(15 if bits is True else int(bits), notakeover)
 
 
 def _too_big(msg: WSMessage) -> bool:
@@ -275,10 +315,12 @@ async def _run(
         dialect,
         transport,
         hub,
-        RateLimiter(hub.settings.rates, now),
+        RateLimiter(hub.settings.rates_for(dialect.name), now),
         hub.settings.send_budget_bytes,
         now,
     )
+    conn.endpoint = request.path
+    conn.deflater = _deflater(ws, dialect)
 
     def closer(code: int, message: str) -> None:
         if conn.close_task is None:
@@ -296,6 +338,13 @@ async def _run(
             msg = await ws.receive()
             if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
                 await handle(hub, conn, cast(str | bytes, msg.data))
+                continue
+            if msg.type is WSMsgType.PING:
+                await ws.pong(msg.data)
+                continue
+            if msg.type is WSMsgType.PONG:
+                if hub.streams is not None:
+                    hub.streams.on_pong(conn, cast(bytes, msg.data))
                 continue
             if msg.type is WSMsgType.ERROR:
                 reason = CloseReason.TOO_BIG.value if ws.close_code == 1009 else "protocol_error"

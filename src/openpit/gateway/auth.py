@@ -42,7 +42,9 @@ class Principal:
 
     user: str
     permissions: frozenset[Permission]
-    key_id: str | None = None  # None for token (JWT) logins
+    # the API key; token (JWT) logins use "user:<user>", so connection limits are per user
+    key_id: str | None = None
+    expires_ms: int | None = None  # token logins: the token's ``exp`` (ms)
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -137,7 +139,12 @@ class Authenticator(Protocol):
 
 
 class JwtAuthenticator:
-    """HS256/RS256 JWTs: ``sub`` is the user, ``scope``/``permissions`` the permissions."""
+    """HS256/RS256 JWTs: ``sub`` is the user, ``scope``/``permissions`` the permissions.
+
+    ``exp`` is required and checked against ``now_ms`` (no leeway); the principal
+    carries it (``expires_ms``) so the gateway can end the session when it passes.
+    RS256 verifies with a PEM public key (needs the ``cryptography`` package).
+    """
 
     def __init__(
         self, key: str, algorithms: tuple[str, ...] = ("HS256",), audience: str | None = None
@@ -145,6 +152,9 @@ class JwtAuthenticator:
         self._key = key
         self.algorithms = list(algorithms)
         self.audience = audience
+
+    def __repr__(self) -> str:
+        return f"JwtAuthenticator(algorithms={self.algorithms!r})"
 
     def authenticate_token(self, token: str, now_ms: int) -> Principal:
         import jwt
@@ -155,14 +165,34 @@ class JwtAuthenticator:
                 self._key,
                 algorithms=self.algorithms,
                 audience=self.audience,
-                options={"require": ["sub", "exp"], "verify_iat": False},
-                leeway=0,
+                options={"require": ["sub", "exp"], "verify_iat": False, "verify_exp": False},
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise AuthError("token expired") from exc
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {exc}") from exc
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
+            raise AuthError("invalid token: exp must be a number")
+        expires_ms = int(exp * 1000)
+        if expires_ms <= now_ms:
+            raise AuthError("token expired")
         raw = claims.get("permissions", claims.get("scope", "read trade"))
         names = raw.split() if isinstance(raw, str) else raw if isinstance(raw, list) else []
         perms = frozenset(Permission(p) for p in names if p in Permission.__members__.values())
-        return Principal(user=str(claims["sub"]), permissions=perms)
+        user = str(claims["sub"])
+        return Principal(user=user, permissions=perms, key_id=f"user:{user}", expires_ms=expires_ms)
+
+
+def create_token(
+    key: str,
+    user: str,
+    ttl_s: int,
+    now_s: int,
+    *,
+    algorithm: str = "HS256",
+    permissions: str = "read trade",
+) -> str:
+    """A signed JWT for ``user`` valid ``ttl_s`` seconds from ``now_s`` (``openpit token``)."""
+    import jwt
+
+    claims = {"sub": user, "iat": now_s, "exp": now_s + ttl_s, "scope": permissions}
+    return jwt.encode(claims, key, algorithm=algorithm)

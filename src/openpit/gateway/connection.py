@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from openpit.gateway.auth import Principal
-from openpit.gateway.frames import text_frame
+from openpit.gateway.frames import Deflater, text_frame
 from openpit.gateway.limits import RateLimiter
 
 if TYPE_CHECKING:
@@ -84,17 +84,24 @@ class Connection:
         "close_task",
         "closed",
         "closer",
+        "connected",
+        "deflater",
         "dialect",
+        "endpoint",
         "hub",
         "id",
+        "last_beat",
         "last_rx",
+        "latency_ms",
         "limiter",
+        "messages_in",
         "messages_out",
         "outbox",
         "pending",
         "ping_sent",
         "principal",
         "state",
+        "strikes",
         "subscriptions",
         "transport",
     )
@@ -130,6 +137,13 @@ class Connection:
         self.closed: asyncio.Event = asyncio.Event()
         self.closer: Callable[[int, str], None] | None = None
         self.close_task: asyncio.Task[object] | None = None
+        self.endpoint = ""  # the URL path it connected to (envelope has four)
+        self.connected = now
+        self.last_beat = now  # last periodic heartbeat sent ("periodic" dialects)
+        self.strikes: dict[str, int] = {}  # failures per kind, for dialect ``strikes``
+        self.deflater: Deflater | None = None  # permessage-deflate negotiated (typed)
+        self.messages_in = 0
+        self.latency_ms: int | None = None  # last WebSocket ping/pong round trip
 
     def __repr__(self) -> str:
         user = self.principal.user if self.principal else None
@@ -166,6 +180,8 @@ class Connection:
         """Queue a pre-built frame; False (and the connection closes) if over budget."""
         if self.state is ConnState.CLOSING or self.state is ConnState.CLOSED:
             return False
+        if self.deflater is not None:  # own compression context: re-frame per connection
+            frame = self.deflater.reframe(frame)
         size = len(frame)
         if self.pending + self.buffered + size > self.budget:
             self.buffered = self.transport.get_write_buffer_size()

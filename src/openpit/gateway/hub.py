@@ -27,11 +27,23 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from openpit.alerts.events import (
+    AnyAlertEvent,
+    ArbitrageOpportunity,
+    ArbitrageWithdrawn,
+    CustomAlertTriggered,
+    ExchangeConnectionStatus,
+    MarginCallAlert,
+    RiskAlert,
+    SystemNotification,
+    UserNotification,
+)
 from openpit.config.loader import VenueConfig
 from openpit.core.commands import Command
 from openpit.core.events import (
+    Balance,
     BookLevel,
     Event,
     Fill,
@@ -43,11 +55,13 @@ from openpit.core.events import (
 from openpit.core.instrument import Instrument
 from openpit.gateway.auth import Authenticator, HmacAuthenticator, KeyStore
 from openpit.gateway.connection import Connection, ConnState
-from openpit.gateway.dialects.base import Dialect
+from openpit.gateway.dialects.base import Dialect, extension
 from openpit.gateway.frames import text_frame
 from openpit.gateway.limits import KeyConnections
 from openpit.gateway.model import (
     ALL_INSTRUMENTS,
+    AccountView,
+    AlertInfo,
     BookView,
     Channel,
     CloseReason,
@@ -56,11 +70,27 @@ from openpit.gateway.model import (
 )
 from openpit.gateway.settings import GatewaySettings
 from openpit.gateway.subscriptions import Key, Registry
+from openpit.marketdata import MarketUpdates
 from openpit.venue import CommandResult
+
+if TYPE_CHECKING:
+    from openpit.gateway.streams import Streams
 
 log = logging.getLogger("openpit.gateway")
 
-_PRIVATE = frozenset({Channel.ORDERS.value, Channel.POSITIONS.value})
+_PRIVATE = frozenset(c.value for c in Channel if c.private)
+
+# which channel each non-venue event goes to (private ones: to ``event.user`` only)
+ALERT_CHANNELS: dict[type, Channel] = {
+    CustomAlertTriggered: Channel.CUSTOM_ALERTS,
+    UserNotification: Channel.USER_NOTIFICATIONS,
+    MarginCallAlert: Channel.MARGIN_CALLS,
+    SystemNotification: Channel.SYSTEM_NOTIFICATIONS,
+    ExchangeConnectionStatus: Channel.SYSTEM,
+    RiskAlert: Channel.RISK_ALERTS,
+    ArbitrageOpportunity: Channel.ARBITRAGE,
+    ArbitrageWithdrawn: Channel.ARBITRAGE,
+}
 
 
 # -- what the hub needs from its neighbours -----------------------------------------------
@@ -113,13 +143,48 @@ class TickerLike(Protocol):
 
 
 class MarketSource(Protocol):
-    """``openpit.marketdata.MarketData`` as the gateway uses it."""
+    """``openpit.marketdata.MarketData`` as the gateway uses it.
+
+    Delta-style books (``Channel.BOOK_DELTA``) also need ``subscribe_depth`` /
+    ``unsubscribe_depth``, candles ``history`` and ``advance`` (``MarketData`` has all).
+    """
 
     def apply(self, events: Sequence[Event]) -> object: ...
 
     def book_snapshot(self, instrument: str, depth: int = 0) -> BookLike: ...
 
     def ticker(self, instrument: str) -> TickerLike: ...
+
+
+class AccountSource(Protocol):
+    """The ledger as the gateway reads it (``Venue.ledger``)."""
+
+    def balances(self, user: str) -> dict[str, tuple[int, int]]: ...
+
+    def positions(self, user: str) -> list[Position]: ...
+
+
+class AlertManager(Protocol):
+    """Custom alert management for ``AlertRequest`` (the server wires ``RiskServices``).
+
+    ``create`` raises ``openpit.alerts.AlertError`` on bad input and returns the new
+    alert with any events its creation produced (published by the caller)."""
+
+    def create(
+        self,
+        user: str,
+        name: str,
+        condition: str,
+        symbol: str,
+        threshold: object,
+        *,
+        repeat: bool = False,
+        cooldown_ms: int = 0,
+    ) -> tuple[AlertInfo, list[AnyAlertEvent]]: ...
+
+    def list(self, user: str) -> list[AlertInfo]: ...
+
+    def delete(self, user: str, alert_id: int) -> AlertInfo | None: ...
 
 
 @dataclass(slots=True)
@@ -151,11 +216,30 @@ class _Throttle:
 
 
 def book_view(book: BookLike) -> BookView:
-    return BookView(tuple(book.bids), tuple(book.asks), book.ts)
+    return BookView(
+        tuple(book.bids),
+        tuple(book.asks),
+        book.ts,
+        getattr(book, "sequence", None),
+        getattr(book, "checksum", None),
+        getattr(book, "depth", None),
+    )
 
 
 def ticker_view(t: TickerLike) -> TickerView:
-    return TickerView(t.last_price, t.volume, t.bid, t.ask, t.high, t.low, t.ts)
+    return TickerView(
+        t.last_price,
+        t.volume,
+        t.bid,
+        t.ask,
+        t.high,
+        t.low,
+        t.ts,
+        getattr(t, "last_qty", None),
+        getattr(t, "open", None),
+        getattr(t, "change", None),
+        getattr(t, "change_ppm", None),
+    )
 
 
 def wall_ms() -> int:
@@ -174,6 +258,7 @@ class Hub:
         authenticator: Authenticator | None = None,
         apply_marketdata: bool = True,
         clock_ms: Callable[[], int] = wall_ms,
+        accounts: AccountSource | None = None,
     ) -> None:
         self.service = service
         self.config = service.config
@@ -184,7 +269,10 @@ class Hub:
         self.authenticator = authenticator
         self.apply_marketdata = apply_marketdata
         self.clock_ms = clock_ms
-        self.registry = Registry()
+        self.registry = Registry(on_open=self._key_opened, on_close=self._key_closed)
+        self.accounts = accounts
+        self.alert_manager: AlertManager | None = None
+        self.streams: Streams | None = None  # typed-dialect derived streams (create_app)
         self.key_connections = KeyConnections(settings.max_connections_per_key)
         self.connections: dict[Connection, None] = {}
         self.stats = Stats()
@@ -228,6 +316,8 @@ class Hub:
         if conn not in self.connections:
             return
         del self.connections[conn]
+        if self.streams is not None:
+            self.streams.forget(conn)
         if conn.active:
             self.count_close(reason)
         self.registry.remove_all(conn)
@@ -249,7 +339,8 @@ class Hub:
         """Tell the client why (in its dialect), then close with the dialect's code."""
         if not conn.active:
             return
-        code = conn.dialect.close_codes[reason]
+        codes = conn.dialect.close_codes
+        code = codes[reason] if reason in codes else codes[CloseReason.POLICY]
         notice = text_frame(conn.dialect.render_close(code, message, self.clock_ms()))
         if reason is CloseReason.POLICY and conn.pending + conn.buffered > conn.budget // 2:
             conn.outbox.clear()  # the backlog that broke the budget: dropped, and we say so
@@ -322,7 +413,7 @@ class Hub:
             conn.outbox.clear()
             conn.pending = 0
 
-    def publish(self, key: Key, render: Callable[[Dialect], bytes]) -> None:
+    def publish(self, key: Key, render: Callable[[Dialect], bytes | None]) -> None:
         """Render once per dialect and frame once; subscribers get it at the tick's flush.
 
         Frames of one key are joined once per tick and that one block is appended to
@@ -338,12 +429,17 @@ class Hub:
                 self._flush_scheduled = True
                 self.loop.call_soon(self.flush)
         for name in groups:
+            payload = render(self.dialects[name])
+            if payload is None:  # this dialect does not render that message
+                continue
             frames = per_dialect.get(name)
             if frames is None:
                 frames = per_dialect[name] = []
-            frames.append(text_frame(render(self.dialects[name])))
+            frames.append(text_frame(payload))
 
-    def publish_private(self, key: Key, user: str, render: Callable[[Dialect], bytes]) -> None:
+    def publish_private(
+        self, key: Key, user: str, render: Callable[[Dialect], bytes | None]
+    ) -> None:
         assert key[2] == user
         self.publish(key, render)
 
@@ -351,13 +447,16 @@ class Hub:
     def on_result(self, result: CommandResult) -> None:
         events = result.events
         if self.apply_marketdata and events:
-            self.marketdata.apply(events)
+            updates = self.marketdata.apply(events)
+            if isinstance(updates, MarketUpdates):
+                self.on_updates(updates)
         if not events:
             return
         insts = self.config.instruments
         for ev in events:  # fees first: a fill follows the order update it belongs to
             if type(ev) is Fill:
                 self._on_fill(ev)
+        accounts: dict[str, None] = {}
         for ev in events:
             t = type(ev)
             if t is Trade:
@@ -384,6 +483,7 @@ class Hub:
                         ev.user,
                         lambda d, i=inst, e=ev: d.render_position(i, e),  # type: ignore[misc]
                     )
+                accounts[ev.user] = None
             elif t is InstrumentStatus:
                 assert isinstance(ev, InstrumentStatus)
                 inst = insts[ev.instrument]
@@ -391,6 +491,116 @@ class Hub:
                     (Channel.SYSTEM.value, ALL_INSTRUMENTS, None),
                     lambda d, i=inst, e=ev: d.render_instrument_status(i, e),  # type: ignore[misc]
                 )
+            elif t is Fill:
+                assert isinstance(ev, Fill)
+                self.publish_private(
+                    (Channel.FILLS.value, ALL_INSTRUMENTS, ev.user),
+                    ev.user,
+                    lambda d, i=insts[ev.instrument], e=ev: _ext(d, "render_fill", i, e),  # type: ignore[misc]
+                )
+            elif t is Balance:
+                assert isinstance(ev, Balance)
+                accounts[ev.user] = None
+        for user in accounts:
+            key = (Channel.ACCOUNT.value, ALL_INSTRUMENTS, user)
+            if key in self.registry.subs:
+                view = self.account_view(user)
+                if view is not None:
+                    now = result.ts
+                    self.publish_private(
+                        key,
+                        user,
+                        lambda d, v=view, t=now: _ext(d, "render_account", v, t),  # type: ignore[misc]
+                    )
+
+    def account_view(self, user: str) -> AccountView | None:
+        """Balances and positions of ``user`` from the ledger, now (None without one)."""
+        if self.accounts is None:
+            return None
+        assets, insts = self.config.assets, self.config.instruments
+        balances = tuple(
+            (assets[asset], avail, reserved)
+            for asset, (avail, reserved) in sorted(self.accounts.balances(user).items())
+            if asset in assets
+        )
+        positions = tuple(
+            (insts[p.instrument], p) for p in self.accounts.positions(user) if p.instrument in insts
+        )
+        return AccountView(user, balances, positions)
+
+    # -- market data updates (delta books, candles) -----------------------------------
+    def on_updates(self, updates: MarketUpdates) -> None:
+        """Publish what ``MarketData.apply``/``advance`` produced for delta-style streams."""
+        insts = self.config.instruments
+        for iid, u in updates.instruments.items():
+            inst = insts.get(iid)
+            if inst is None:
+                continue
+            for depth, delta in u.depth.items():
+                self.publish(
+                    (Channel.BOOK_DELTA.value, iid, depth),
+                    lambda d, i=inst, e=delta: _ext(d, "render_book_delta", i, e),  # type: ignore[misc]
+                )
+            if not self.registry.watched(Channel.CANDLES, iid):
+                continue
+            ts = updates.ts
+            for candle in [*u.closed, *u.candles]:
+                self.publish(
+                    (Channel.CANDLES.value, iid, candle.interval),
+                    lambda d, i=inst, c=candle, t=ts: _ext(d, "render_candle", i, c, t),  # type: ignore[misc]
+                )
+
+    def advance(self, ts: int) -> MarketUpdates | None:
+        """Move the market-data clock (candle closes, 24 h window) and publish."""
+        advance = getattr(self.marketdata, "advance", None)
+        if advance is None:
+            return None
+        updates = advance(ts)
+        if isinstance(updates, MarketUpdates):
+            self.on_updates(updates)
+            for iid, u in updates.instruments.items():
+                if u.ticker_changed:
+                    self.touch(Channel.TICKER, iid)
+            return updates
+        return None
+
+    def _key_opened(self, key: Key) -> None:
+        if key[0] == Channel.BOOK_DELTA.value:
+            assert isinstance(key[2], int)
+            self.marketdata.subscribe_depth(key[1], key[2])  # type: ignore[attr-defined]
+
+    def _key_closed(self, key: Key) -> None:
+        if key[0] == Channel.BOOK_DELTA.value:
+            assert isinstance(key[2], int)
+            self.marketdata.unsubscribe_depth(key[1], key[2])  # type: ignore[attr-defined]
+
+    # -- non-venue events -------------------------------------------------------------
+    def publish_alert(self, event: AnyAlertEvent) -> None:
+        """Publish a notification / alert / risk / arbitrage / connection event.
+
+        Private events (those with a ``user``) go to that user's subscribers only; each
+        dialect renders it with its optional ``render_alert`` (None: not in its spec).
+        """
+        channel = ALERT_CHANNELS.get(type(event))
+        if channel is None:
+            return
+        if isinstance(event, ExchangeConnectionStatus):
+            self.venue_status[event.exchange] = event.status.value
+        iid = getattr(event, "instrument", None) or getattr(event, "buy_instrument", None)
+        inst = self.config.instruments.get(iid) if isinstance(iid, str) else None
+        if channel.private:
+            user = getattr(event, "user", None)
+            assert isinstance(user, str)
+            self.publish_private(
+                (channel.value, ALL_INSTRUMENTS, user),
+                user,
+                lambda d: _ext(d, "render_alert", event, inst),
+            )
+        else:
+            self.publish(
+                (channel.value, ALL_INSTRUMENTS, None),
+                lambda d: _ext(d, "render_alert", event, inst),
+            )
 
     def _on_fill(self, fill: Fill) -> None:
         live = self.orders.get(fill.order_id)
@@ -488,8 +698,20 @@ class Hub:
     def sweep(self, now: float) -> None:
         """Send pings to quiet connections; close those that did not answer in time."""
         ping_after, pong_within = self.settings.ping_interval, self.settings.pong_timeout
+        idle = self.settings.idle_timeout
         for conn in list(self.connections):
             if not conn.active:
+                continue
+            if getattr(conn.dialect, "heartbeat", "idle") == "periodic":
+                if now - conn.last_rx >= idle:
+                    self.close(
+                        conn,
+                        CloseReason.HEARTBEAT,
+                        f"Heartbeat timeout: nothing received for {idle:g} s",
+                    )
+                elif now - max(conn.last_beat, conn.connected) >= ping_after:
+                    conn.last_beat = now
+                    conn.send(conn.dialect.render_ping(self.clock_ms()))
                 continue
             if conn.ping_sent is None:
                 if now - conn.last_rx >= ping_after:
@@ -517,3 +739,8 @@ class Hub:
             closes=dict(s.closes),
             errors=dict(s.errors),
         )
+
+
+def _ext(dialect: Dialect, name: str, *args: object) -> bytes | None:
+    fn = extension(dialect, name)
+    return None if fn is None else fn(*args)

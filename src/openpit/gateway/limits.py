@@ -48,6 +48,9 @@ class RateLimiter:
         self.buckets = {name: TokenBucket(limit, now) for name, limit in limits.items()}
 
     def allow(self, category: str, now: float) -> bool:
+        every = self.buckets.get("*")  # optional bucket shared by every message
+        if every is not None and not every.take(now):
+            return False
         bucket = self.buckets.get(category) or self.buckets.get("other")
         return True if bucket is None else bucket.take(now)
 

@@ -16,6 +16,8 @@ from decimal import Decimal
 from enum import StrEnum
 
 from openpit.core.enums import Reason
+from openpit.core.events import OrderUpdate, Position
+from openpit.core.instrument import Asset, Instrument
 
 
 class Channel(StrEnum):
@@ -25,13 +27,51 @@ class Channel(StrEnum):
     ORDERS = "orders"
     POSITIONS = "positions"
     SYSTEM = "system"
+    # delta-style order book (snapshot, then changed levels with consecutive sequences)
+    BOOK_DELTA = "book_delta"
+    CANDLES = "candles"  # variant: the interval ("1m" ... "1w")
+    FILLS = "fills"  # the user's own trades
+    ACCOUNT = "account"  # balances + positions after each change
+    # non-venue events published through ``Hub.publish_alert``
+    SYSTEM_NOTIFICATIONS = "system_notifications"
+    USER_NOTIFICATIONS = "user_notifications"
+    CUSTOM_ALERTS = "custom_alerts"
+    MARGIN_CALLS = "margin_calls"
+    RISK_ALERTS = "risk_alerts"
+    ARBITRAGE = "arbitrage"
+    # typed dialect (spec 004)
+    PRICE = "price"  # instrument slot: the pricing instrument of a symbol
+    PORTFOLIO = "portfolio"  # private; instrument slot: valuation asset or "*"
 
     @property
     def private(self) -> bool:
-        return self in (Channel.ORDERS, Channel.POSITIONS)
+        return self in _PRIVATE_CHANNELS
+
+    @property
+    def instrumentless(self) -> bool:
+        """Public channels that are not about one instrument (one key for everyone)."""
+        return self in _GLOBAL_CHANNELS
+
+
+_PRIVATE_CHANNELS = frozenset(
+    {
+        Channel.ORDERS,
+        Channel.POSITIONS,
+        Channel.FILLS,
+        Channel.ACCOUNT,
+        Channel.USER_NOTIFICATIONS,
+        Channel.CUSTOM_ALERTS,
+        Channel.MARGIN_CALLS,
+        Channel.PORTFOLIO,
+    }
+)
+_GLOBAL_CHANNELS = frozenset(
+    {Channel.SYSTEM, Channel.SYSTEM_NOTIFICATIONS, Channel.RISK_ALERTS, Channel.ARBITRAGE}
+)
 
 
 ALL_INSTRUMENTS = "*"  # instrument key of a private subscription without symbols
+MARGIN_ONLY = "*margin"  # positions key slot: margin positions of every instrument (typed)
 
 
 class ErrorKind(StrEnum):
@@ -55,6 +95,11 @@ class CloseReason(StrEnum):
     HEARTBEAT = "heartbeat"  # no pong in time
     INTERNAL = "internal"
     UNSUPPORTED = "unsupported"  # dialect not built
+    # finer reasons; a dialect without its own code for one closes with its POLICY code
+    AUTH_FAILED = "auth_failed"  # repeated authentication failures
+    RATE_LIMITED = "rate_limited"  # kept sending past its rate limits
+    INVALID_SUBSCRIPTION = "invalid_subscription"  # repeated invalid subscriptions
+    DUPLICATE = "duplicate_connection"  # too many connections for one API key
 
 
 REASON_KIND: dict[Reason, ErrorKind] = {
@@ -103,6 +148,9 @@ class Topic:
     symbols: tuple[str, ...] = ()
     depth: int | None = None
     wire: str = ""  # the channel's name as the client wrote it (for error messages)
+    valuation_asset: str | None = None  # portfolio: value in this asset (None: default)
+    margin_only: bool = False  # positions: margin positions only (typed)
+    interval: str | None = None  # candles
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +176,13 @@ class Ping:
 
 
 @dataclass(frozen=True, slots=True)
+class StatsRequest:
+    """Ask for this connection's statistics (typed ``connection_stats``)."""
+
+    ref: object = None
+
+
+@dataclass(frozen=True, slots=True)
 class PlaceRequest:
     exchange: str | None
     symbol: str
@@ -142,6 +197,9 @@ class PlaceRequest:
     reduce_only: bool = False
     leverage: int = 1
     ref: object = None
+    stop_limit_price: Decimal | None = None  # OCO stop leg's limit (None: stop-market leg)
+    # used as client_order_id when none is given and no live order of the user has it
+    default_client_order_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +219,29 @@ class ModifyRequest:
     ref: object = None
 
 
+@dataclass(frozen=True, slots=True)
+class BatchRequest:
+    """Several order operations answered one by one; a bad one spoils no other."""
+
+    ops: tuple[PlaceRequest | CancelRequest | ModifyRequest | BadRequest, ...]
+    ref: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRequest:
+    """Custom alert management: ``op`` is ``create``, ``list`` or ``delete``."""
+
+    op: str
+    name: str = ""
+    condition: str = ""
+    symbol: str = ""
+    threshold: Decimal | None = None
+    alert_id: int | None = None
+    repeat: bool = False
+    cooldown_ms: int = 0
+    ref: object = None
+
+
 Request = (
     BadRequest
     | KeyLogin
@@ -169,9 +250,12 @@ Request = (
     | Unsubscribe
     | Pong
     | Ping
+    | StatsRequest
     | PlaceRequest
     | CancelRequest
     | ModifyRequest
+    | BatchRequest
+    | AlertRequest
 )
 
 
@@ -181,7 +265,7 @@ def category(request: Request) -> str:
         return "auth"
     if isinstance(request, Subscribe | Unsubscribe):
         return "subscribe"
-    if isinstance(request, PlaceRequest | CancelRequest | ModifyRequest):
+    if isinstance(request, PlaceRequest | CancelRequest | ModifyRequest | BatchRequest):
         return "order"
     return "other"
 
@@ -196,6 +280,9 @@ class BookView:
     bids: tuple[tuple[int, int], ...] = ()
     asks: tuple[tuple[int, int], ...] = ()
     ts: int = 0
+    sequence: int | None = None  # of the depth view (delta-style streams)
+    checksum: int | None = None
+    depth: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +296,10 @@ class TickerView:
     high: int | None = None
     low: int | None = None
     ts: int = 0
+    last_qty: int | None = None
+    open: int | None = None
+    change: int | None = None  # ticks, last - open
+    change_ppm: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,3 +324,53 @@ class OrderAck:
     message: str = ""
     status: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    order: OrderUpdate | None = None  # the order's state after the operation
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFailure:
+    """One batch operation that failed (its error, as ``render_error`` would say it)."""
+
+    kind: ErrorKind
+    message: str
+    reason: str | None = None
+
+
+BatchItem = OrderAck | BatchFailure
+
+
+@dataclass(frozen=True, slots=True)
+class AlertInfo:
+    """A custom alert as shown to its owner (threshold in the client's units)."""
+
+    alert_id: int
+    name: str
+    condition: str
+    instrument: str
+    symbol: str
+    threshold: Decimal
+    repeat: bool
+    cooldown_ms: int
+    created: int
+    state: str
+    last_triggered: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnStats:
+    """One connection's counters, for the typed ``connection_stats`` reply."""
+
+    connected_at: int  # ms
+    messages_received: int
+    messages_sent: int
+    subscriptions: int
+    latency_ms: int | None  # last WebSocket ping/pong round trip
+
+
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """A user's balances (asset, available units, reserved units) and positions, now."""
+
+    user: str
+    balances: tuple[tuple[Asset, int, int], ...]
+    positions: tuple[tuple[Instrument, Position], ...]

@@ -19,19 +19,28 @@ import time
 from decimal import Decimal
 from typing import TypeVar
 
-from openpit.core.commands import CancelOrder, Command, ModifyOrder, PlaceOrder
+from openpit.alerts.custom import AlertError
+from openpit.core.commands import Batch, CancelOrder, Command, ModifyOrder, PlaceOrder
 from openpit.core.enums import OrderType, Side, TimeInForce
 from openpit.core.events import OrderUpdate
 from openpit.core.instrument import Instrument, NotAMultiple
 from openpit.gateway.auth import AuthError, Permission
 from openpit.gateway.connection import Connection
+from openpit.gateway.dialects.base import extension
 from openpit.gateway.hub import Hub, book_view, ticker_view
 from openpit.gateway.model import (
     ALL_INSTRUMENTS,
+    MARGIN_ONLY,
+    AlertInfo,
+    AlertRequest,
     BadRequest,
+    BatchFailure,
+    BatchItem,
+    BatchRequest,
     CancelRequest,
     Channel,
     CloseReason,
+    ConnStats,
     ErrorKind,
     KeyLogin,
     ModifyRequest,
@@ -40,6 +49,7 @@ from openpit.gateway.model import (
     PlaceRequest,
     Pong,
     Request,
+    StatsRequest,
     Subscribe,
     TokenLogin,
     Topic,
@@ -48,6 +58,8 @@ from openpit.gateway.model import (
     reason_kind,
 )
 from openpit.gateway.subscriptions import Key
+from openpit.marketdata.candles import INTERVALS
+from openpit.venue import CommandResult
 
 log = logging.getLogger("openpit.gateway")
 
@@ -88,8 +100,12 @@ async def handle(hub: Hub, conn: Connection, frame: str | bytes) -> None:
     conn.last_rx = now
     conn.ping_sent = None
     hub.stats.messages_in += 1
+    conn.messages_in += 1
     hub.stats.bytes_in += len(frame)
     request = conn.dialect.parse(frame)
+    screen = getattr(conn.dialect, "screen", None)
+    if screen is not None:  # e.g. envelope: which channels/actions this endpoint serves
+        request = screen(conn.endpoint, request, conn.principal is not None)
     cat = category(request)
     if not conn.limiter.allow(cat, now):
         bucket = conn.limiter.buckets.get(cat) or conn.limiter.buckets.get("other")
@@ -102,19 +118,39 @@ async def handle(hub: Hub, conn: Connection, frame: str | bytes) -> None:
             request,
             retry_after=float(retry),
         )
+        strike(hub, conn, CloseReason.RATE_LIMITED, "rate limits exceeded repeatedly")
         return
     try:
         await _dispatch(hub, conn, request)
     except Refusal as exc:
         error(hub, conn, exc.kind, exc.message, request)
+        if isinstance(request, KeyLogin | TokenLogin) and exc.kind is ErrorKind.UNAUTHORIZED:
+            strike(hub, conn, CloseReason.AUTH_FAILED, "authentication failed repeatedly")
+        elif isinstance(request, Subscribe) and exc.kind in _BAD_SUBSCRIPTION:
+            strike(hub, conn, CloseReason.INVALID_SUBSCRIPTION, "invalid subscriptions")
     except Exception:
         log.exception("internal error handling a %s message", conn.dialect.name)
         error(hub, conn, ErrorKind.INTERNAL, "Internal server error", request)
 
 
+_BAD_SUBSCRIPTION = frozenset({ErrorKind.BAD_REQUEST, ErrorKind.NOT_FOUND})
+
+
+def strike(hub: Hub, conn: Connection, reason: CloseReason, message: str) -> None:
+    """Count one failure; close when the dialect's ``strikes`` limit for it is reached."""
+    limits = getattr(conn.dialect, "strikes", None)
+    if not limits or reason not in limits or not conn.active:
+        return
+    n = conn.strikes[reason.value] = conn.strikes.get(reason.value, 0) + 1
+    if n >= limits[reason]:
+        hub.close(conn, reason, f"{message} ({n} times)")
+
+
 async def _dispatch(hub: Hub, conn: Connection, request: Request) -> None:
     if isinstance(request, BadRequest):
         error(hub, conn, request.kind, request.message, request)
+        if request.action == "subscribe":
+            strike(hub, conn, CloseReason.INVALID_SUBSCRIPTION, "invalid subscriptions")
     elif isinstance(request, Pong):
         pass
     elif isinstance(request, Ping):
@@ -125,8 +161,16 @@ async def _dispatch(hub: Hub, conn: Connection, request: Request) -> None:
         _subscribe(hub, conn, request)
     elif isinstance(request, Unsubscribe):
         _unsubscribe(hub, conn, request)
-    else:
+    elif isinstance(request, StatsRequest):
+        _stats(hub, conn, request)
+    elif isinstance(request, BatchRequest):
+        await _batch(hub, conn, request)
+    elif isinstance(request, AlertRequest):
+        _alerts(hub, conn, request)
+    elif isinstance(request, PlaceRequest | CancelRequest | ModifyRequest):
         await _order(hub, conn, request)
+    else:
+        raise Refusal(ErrorKind.BAD_REQUEST, f"unsupported request {type(request).__name__}")
 
 
 # -- login ----------------------------------------------------------------------------
@@ -155,10 +199,12 @@ def _login(hub: Hub, conn: Connection, request: KeyLogin | TokenLogin) -> None:
             f"Too many connections for this API key (limit {limit})",
             request,
         )
-        hub.close(conn, CloseReason.POLICY, f"connection limit of {limit} per API key reached")
+        hub.close(conn, CloseReason.DUPLICATE, f"connection limit of {limit} per API key reached")
         return
     conn.principal = principal
     conn.settle()
+    if hub.streams is not None:
+        hub.streams.watch_expiry(conn)
     conn.send(conn.dialect.render_authenticated(principal, hub.clock_ms(), request))
 
 
@@ -186,8 +232,11 @@ def _keys(hub: Hub, conn: Connection, topics: tuple[Topic, ...], *, check: bool)
     keys: list[Key] = []
     for topic in topics:
         channel = topic.channel
-        if channel is Channel.SYSTEM:
+        if channel.instrumentless:
             keys.append((channel.value, ALL_INSTRUMENTS, None))
+            continue
+        if channel is Channel.PRICE or channel is Channel.PORTFOLIO or topic.margin_only:
+            keys.append(_typed_key(hub, conn, topic, check=check))
             continue
         if channel.private and check:
             if conn.principal is None:
@@ -208,7 +257,15 @@ def _keys(hub: Hub, conn: Connection, topics: tuple[Topic, ...], *, check: bool)
         if not insts:
             raise Refusal(ErrorKind.BAD_REQUEST, f"channel {topic.wire!r} needs params.symbols")
         variant: object = None
-        if channel is Channel.BOOK:
+        if channel is Channel.CANDLES:
+            if topic.interval not in INTERVALS:
+                raise Refusal(
+                    ErrorKind.BAD_REQUEST,
+                    f"channel {topic.wire!r}: unknown interval {topic.interval!r} "
+                    f"(one of {', '.join(INTERVALS)})",
+                )
+            variant = topic.interval
+        if channel is Channel.BOOK or channel is Channel.BOOK_DELTA:
             depth = topic.depth or hub.settings.default_depth
             if depth > hub.settings.max_depth:
                 raise Refusal(
@@ -223,13 +280,14 @@ def _keys(hub: Hub, conn: Connection, topics: tuple[Topic, ...], *, check: bool)
 def _subscribe(hub: Hub, conn: Connection, request: Subscribe) -> None:
     keys = _keys(hub, conn, request.topics, check=True)
     new = [k for k in dict.fromkeys(keys) if k not in conn.subscriptions]
-    limit = hub.settings.max_subscriptions
+    limit = getattr(conn.dialect, "max_subscriptions", None) or hub.settings.max_subscriptions
     if len(conn.subscriptions) + len(new) > limit:
         raise Refusal(
             ErrorKind.LIMIT_EXCEEDED,
             f"Subscription limit reached: at most {limit} per connection "
             f"({len(conn.subscriptions)} active, {len(new)} requested)",
         )
+    hub.flush()  # what was published before this subscription is not for it
     for key in new:
         hub.registry.add(key, conn)
     conn.settle()
@@ -248,6 +306,77 @@ def _subscribe(hub: Hub, conn: Connection, request: Subscribe) -> None:
         elif channel == Channel.TICKER.value:
             tick = ticker_view(hub.marketdata.ticker(iid))
             conn.send(dialect.render_ticker(hub.config.instruments[iid], tick, now))
+        elif channel == Channel.BOOK_DELTA.value:  # the snapshot the deltas start from
+            assert isinstance(variant, int)
+            view = book_view(hub.marketdata.book_snapshot(iid, variant))
+            conn.send(dialect.render_book(hub.config.instruments[iid], view, now))
+        elif channel == Channel.CANDLES.value:
+            render = extension(dialect, "render_candle")
+            history = getattr(hub.marketdata, "history", None)
+            if render is not None and history is not None:
+                for candle in history(iid, variant, limit=1):
+                    _send(conn, render(hub.config.instruments[iid], candle, now))
+        elif channel in _STREAMED and hub.streams is not None:
+            hub.streams.initial(conn, key)
+        elif channel == Channel.ACCOUNT.value:
+            render = extension(dialect, "render_account")
+            account = hub.account_view(conn.user) if conn.user is not None else None
+            if render is not None and account is not None:
+                _send(conn, render(account, now))
+
+
+_STREAMED = frozenset({Channel.PRICE.value, Channel.PORTFOLIO.value, Channel.POSITIONS.value})
+
+
+def _typed_key(hub: Hub, conn: Connection, topic: Topic, *, check: bool) -> Key:
+    """Keys of the gateway-derived typed streams (see ``openpit.gateway.streams``)."""
+    streams = hub.streams
+    if streams is None:
+        raise Refusal(ErrorKind.BAD_REQUEST, f"channel {topic.wire!r} is not available")
+    channel = topic.channel
+    if channel is Channel.PRICE:
+        symbol = topic.symbols[0] if topic.symbols else ""
+        key = streams.price_key(symbol, topic.exchange)
+        if key is None:
+            raise Refusal(ErrorKind.NOT_FOUND, f"unknown symbol {symbol!r}")
+        return key
+    if conn.principal is None:
+        if not check:
+            raise Refusal(ErrorKind.UNAUTHORIZED, f"channel {topic.wire!r} is private")
+        raise Refusal(
+            ErrorKind.UNAUTHORIZED, f"channel {topic.wire!r} is private: authenticate first"
+        )
+    if check and not conn.principal.can(Permission.READ):
+        raise Refusal(ErrorKind.FORBIDDEN, f"channel {topic.wire!r} needs the read permission")
+    user = conn.principal.user
+    if channel is Channel.PORTFOLIO:
+        asset = streams.valuation_asset(topic.valuation_asset)
+        if asset is None:
+            raise Refusal(ErrorKind.NOT_FOUND, f"unknown currency {topic.valuation_asset!r}")
+        slot = ALL_INSTRUMENTS if topic.valuation_asset is None else asset
+        return (channel.value, slot, user)
+    return (channel.value, MARGIN_ONLY, user)
+
+
+def _stats(hub: Hub, conn: Connection, request: StatsRequest) -> None:
+    render = extension(conn.dialect, "render_stats")
+    if render is None:
+        raise Refusal(ErrorKind.BAD_REQUEST, "connection_stats is not part of this dialect")
+    now = hub.clock_ms()
+    connected_at = now - int((time.monotonic() - conn.connected) * 1000)
+    stats = ConnStats(
+        connected_at=connected_at,
+        messages_received=conn.messages_in,
+        messages_sent=conn.messages_out,
+        subscriptions=len(conn.subscriptions),
+        latency_ms=conn.latency_ms,
+    )
+    _send(conn, render(stats, now))
+
+
+def _send(conn: Connection, payload: bytes | None) -> None:
+    if payload is not None:
+        conn.send(payload)
 
 
 def _unsubscribe(hub: Hub, conn: Connection, request: Unsubscribe) -> None:
@@ -292,16 +421,145 @@ def _order_instrument(hub: Hub, conn: Connection, exchange: str | None, symbol: 
     return _instruments(hub, Topic(Channel.ORDERS, exchange=exchange, symbols=(symbol,)))[0]
 
 
-async def _order(
-    hub: Hub, conn: Connection, request: PlaceRequest | CancelRequest | ModifyRequest
-) -> None:
+def _trader(conn: Connection) -> str:
     if conn.principal is None:
         raise Refusal(
             ErrorKind.UNAUTHORIZED, "order entry needs authentication: authenticate first"
         )
     if not conn.principal.can(Permission.TRADE):
         raise Refusal(ErrorKind.FORBIDDEN, "this API key lacks the trade permission")
+    return conn.principal.user
+
+
+OrderRequest = PlaceRequest | CancelRequest | ModifyRequest
+
+
+async def _order(hub: Hub, conn: Connection, request: OrderRequest) -> None:
+    user = _trader(conn)
+    command, action, inst = _command(hub, conn, user, request)
+    result = await hub.service.submit(command)
+    now = hub.clock_ms()
+    if not result.ok:
+        error(
+            hub,
+            conn,
+            reason_kind(result.reason),
+            result.message or result.reason.value,
+            request,
+            reason=result.reason.value,
+        )
+        return
+    ack = _ack(hub, request, action, inst, result)
+    if conn.active:
+        conn.send(conn.dialect.render_order_ack(ack, _ack_inst(hub, ack, inst), now, request))
+
+
+def _ack_inst(hub: Hub, ack: OrderAck, inst: Instrument | None) -> Instrument | None:
+    if inst is None and ack.instrument is not None:
+        return hub.config.instruments.get(ack.instrument)
+    return inst
+
+
+def _ack(
+    hub: Hub, request: OrderRequest, action: str, inst: Instrument | None, result: CommandResult
+) -> OrderAck:
+    last: OrderUpdate | None = None
+    for ev in result.events:
+        if isinstance(ev, OrderUpdate) and ev.order_id == result.order_id:
+            last = ev
+    if inst is None and last is not None:
+        inst = hub.config.instruments.get(last.instrument)
+    return OrderAck(
+        ok=True,
+        action=action,
+        order_id=result.order_id,
+        client_order_id=last.client_order_id if last else getattr(request, "client_order_id", None),
+        instrument=None if inst is None else inst.id,
+        status=None if last is None else last.status.value,
+        order=last,
+    )
+
+
+async def _batch(hub: Hub, conn: Connection, request: BatchRequest) -> None:
+    """Each operation is converted and answered on its own; the valid ones go to the
+    venue as one ``Batch`` command (each validated there on its own too)."""
+    user = _trader(conn)
+    items: list[tuple[BatchItem, Instrument | None] | None] = []
+    ops: list[tuple[int, OrderRequest, str, Instrument | None]] = []
+    commands: list[PlaceOrder | CancelOrder | ModifyOrder] = []
+    for op in request.ops:
+        if isinstance(op, BadRequest):
+            items.append((BatchFailure(op.kind, op.message), None))
+            continue
+        try:
+            command, action, inst = _command(hub, conn, user, op)
+        except Refusal as exc:
+            items.append((BatchFailure(exc.kind, exc.message), None))
+            continue
+        assert isinstance(command, PlaceOrder | CancelOrder | ModifyOrder)
+        ops.append((len(items), op, action, inst))
+        commands.append(command)
+        items.append(None)
+    if commands:
+        result = await hub.service.submit(Batch(user=user, ops=commands))
+        for (i, op, action, inst), sub in zip(ops, result.results, strict=True):
+            if sub.ok:
+                ack = _ack(hub, op, action, inst, sub)
+                items[i] = (ack, _ack_inst(hub, ack, inst))
+            else:
+                kind = reason_kind(sub.reason)
+                failure = BatchFailure(kind, sub.message or sub.reason.value, sub.reason.value)
+                items[i] = (failure, inst)
+    render = extension(conn.dialect, "render_batch")
+    if render is None:
+        raise Refusal(ErrorKind.BAD_REQUEST, "batch operations are not part of this dialect")
+    done = [item for item in items if item is not None]
+    if conn.active:
+        _send(conn, render(done, hub.clock_ms(), request))
+
+
+def _alerts(hub: Hub, conn: Connection, request: AlertRequest) -> None:
+    if conn.principal is None:
+        raise Refusal(ErrorKind.UNAUTHORIZED, "alerts need authentication: authenticate first")
+    manager = hub.alert_manager
+    if manager is None:
+        raise Refusal(ErrorKind.INTERNAL, "custom alerts are not enabled on this server")
+    render = extension(conn.dialect, "render_alert_reply")
+    if render is None:
+        raise Refusal(ErrorKind.BAD_REQUEST, "alerts are not part of this dialect")
     user = conn.principal.user
+    infos: list[AlertInfo]
+    try:
+        if request.op == "create":
+            info, fired = manager.create(
+                user,
+                request.name,
+                request.condition,
+                request.symbol,
+                request.threshold,
+                repeat=request.repeat,
+                cooldown_ms=request.cooldown_ms,
+            )
+            infos = [info]
+            for ev in fired:
+                hub.publish_alert(ev)
+        elif request.op == "list":
+            infos = manager.list(user)
+        else:
+            assert request.alert_id is not None
+            gone = manager.delete(user, request.alert_id)
+            if gone is None:
+                raise Refusal(ErrorKind.NOT_FOUND, f"no alert {request.alert_id} for this user")
+            infos = [gone]
+    except AlertError as exc:
+        kind = ErrorKind.LIMIT_EXCEEDED if exc.code == "limit_exceeded" else ErrorKind.BAD_REQUEST
+        raise Refusal(kind, str(exc)) from None
+    _send(conn, render(request.op, infos, hub.clock_ms(), request))
+
+
+def _command(
+    hub: Hub, conn: Connection, user: str, request: OrderRequest
+) -> tuple[Command, str, Instrument | None]:
     inst: Instrument | None = None
     command: Command
     if isinstance(request, PlaceRequest):
@@ -330,34 +588,7 @@ async def _order(
             else _steps(hub, conn, request.stop_price, "stop_price", inst),
         )
         action = "modify"
-    result = await hub.service.submit(command)
-    now = hub.clock_ms()
-    if not result.ok:
-        error(
-            hub,
-            conn,
-            reason_kind(result.reason),
-            result.message or result.reason.value,
-            request,
-            reason=result.reason.value,
-        )
-        return
-    last: OrderUpdate | None = None
-    for ev in result.events:
-        if isinstance(ev, OrderUpdate) and ev.order_id == result.order_id:
-            last = ev
-    if inst is None and last is not None:
-        inst = hub.config.instruments.get(last.instrument)
-    ack = OrderAck(
-        ok=True,
-        action=action,
-        order_id=result.order_id,
-        client_order_id=last.client_order_id if last else getattr(request, "client_order_id", None),
-        instrument=None if inst is None else inst.id,
-        status=None if last is None else last.status.value,
-    )
-    if conn.active:
-        conn.send(conn.dialect.render_order_ack(ack, inst, now, request))
+    return command, action, inst
 
 
 def _place(
@@ -368,6 +599,14 @@ def _place(
 
     if request.leverage < 1:
         raise Refusal(ErrorKind.BAD_REQUEST, f"leverage must be >= 1, got {request.leverage}")
+    client_order_id = request.client_order_id
+    fallback = request.default_client_order_id
+    if (
+        client_order_id is None
+        and fallback is not None
+        and hub.find_order(user, None, fallback) is None
+    ):
+        client_order_id = fallback
     return PlaceOrder(
         user=user,
         instrument=inst.id,
@@ -376,8 +615,9 @@ def _place(
         qty=_steps(hub, conn, request.amount, "qty", inst),
         price=opt(request.price, "price"),
         stop_price=opt(request.stop_price, "stop_price"),
+        stop_limit_price=opt(request.stop_limit_price, "stop_limit_price"),
         tif=_enum(TimeInForce, request.time_in_force, "time_in_force"),
-        client_order_id=request.client_order_id,
+        client_order_id=client_order_id,
         post_only=request.post_only,
         reduce_only=request.reduce_only,
         margin=request.leverage > 1,

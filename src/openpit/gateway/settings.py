@@ -33,6 +33,16 @@ def _default_rates() -> dict[str, RateLimit]:
     }
 
 
+def _default_dialect_rates() -> dict[str, dict[str, RateLimit]]:
+    # spec 001 states per-minute budgets: a full minute's budget, refilled over a minute
+    per_min = {"auth": 10, "subscribe": 50, "order": 100, "other": 200}
+    return {
+        "envelope": {k: RateLimit(burst=n, per_second=n / 60) for k, n in per_min.items()},
+        # spec 004: 50 messages/s overall ("*"), 100 order commands per minute
+        "typed": {"*": RateLimit(burst=50, per_second=50), "order": RateLimit(100, 100 / 60)},
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class GatewaySettings:
     host: str = "127.0.0.1"
@@ -45,9 +55,15 @@ class GatewaySettings:
     max_frame_bytes: int = 1 * MiB
     send_budget_bytes: int = 4 * MiB
     rates: Mapping[str, RateLimit] = field(default_factory=_default_rates)
+    # per-dialect overrides of ``rates`` (category -> bucket)
+    dialect_rates: Mapping[str, Mapping[str, RateLimit]] = field(
+        default_factory=_default_dialect_rates
+    )
     # heartbeats (seconds)
     ping_interval: float = 30.0
     pong_timeout: float = 10.0
+    # "periodic" heartbeat dialects (envelope): close after this long without a message
+    idle_timeout: float = 90.0
     # closing (seconds): how long to wait for the client's close frame
     close_timeout: float = 5.0
     # market data throttling (seconds between snapshot messages per instrument)
@@ -56,9 +72,19 @@ class GatewaySettings:
     default_depth: int = 10
     max_depth: int = 100
     compress: bool = False
+    # typed dialect (spec 004): permessage-deflate when the client offers it on ``/`` and
+    # ``/ws`` (a flat client there simply never gets a compressed frame)
+    compress_typed: bool = True
+    frame_ping_interval: float = 15.0  # WebSocket ping frames ("frames" heartbeat dialects)
+    portfolio_interval: float = 10.0  # typed portfolio_update also without changes
+    price_interval: float = 1.0  # typed price_update: at most one per pricing instrument
 
     def with_(self, **changes: Any) -> GatewaySettings:
         return replace(self, **changes)
+
+    def rates_for(self, dialect: str) -> dict[str, RateLimit]:
+        """The buckets of one dialect: ``rates`` with its ``dialect_rates`` on top."""
+        return {**self.rates, **self.dialect_rates.get(dialect, {})}
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> GatewaySettings:
@@ -76,6 +102,14 @@ class GatewaySettings:
                     burst, per_s = pair
                     rates[name] = RateLimit(float(burst), float(per_s))
                 changes[key] = rates
+            elif key == "dialect_rates":
+                per: dict[str, dict[str, RateLimit]] = {
+                    k: dict(v) for k, v in _default_dialect_rates().items()
+                }
+                for dialect, table in dict(value).items():
+                    for name, (burst, per_s) in dict(table).items():
+                        per.setdefault(dialect, {})[name] = RateLimit(float(burst), float(per_s))
+                changes[key] = per
             else:
                 changes[key] = value
         return replace(cls(), **changes)

@@ -12,6 +12,7 @@ Invariants:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from openpit.gateway.connection import Connection
 from openpit.gateway.model import Channel
@@ -20,13 +21,23 @@ Key = tuple[str, str, object]  # (channel value, instrument id or "*", variant)
 
 
 class Registry:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        on_open: Callable[[Key], None] | None = None,
+        on_close: Callable[[Key], None] | None = None,
+    ) -> None:
+        """``on_open``/``on_close``: called when a key gets its first subscriber / loses
+        its last one (e.g. to register a market-data depth view)."""
         self.subs: dict[Key, dict[str, dict[Connection, None]]] = {}
         self._per_instrument: Counter[tuple[str, str]] = Counter()
+        self._on_open = on_open
+        self._on_close = on_close
 
     def add(self, key: Key, conn: Connection) -> bool:
         groups = self.subs.get(key)
         if groups is None:
+            if self._on_open is not None:
+                self._on_open(key)
             groups = self.subs[key] = {}
             self._per_instrument[(key[0], key[1])] += 1
         conns = groups.setdefault(conn.dialect.name, {})
@@ -52,6 +63,8 @@ class Registry:
             self._per_instrument[(key[0], key[1])] -= 1
             if self._per_instrument[(key[0], key[1])] <= 0:
                 del self._per_instrument[(key[0], key[1])]
+            if self._on_close is not None:
+                self._on_close(key)
         return True
 
     def remove_all(self, conn: Connection) -> None:

@@ -12,7 +12,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from openpit.core.events import InstrumentStatus, OrderUpdate, Position, Trade
@@ -87,3 +87,32 @@ class Dialect(Protocol):
     def render_venue_status(self, venue: str, status: str, ts: int) -> bytes: ...
 
     def render_instrument_status(self, inst: Instrument, status: InstrumentStatus) -> bytes: ...
+
+
+# -- optional renderers --------------------------------------------------------------------
+# A dialect implements only the streams its spec has; the gateway looks these up with
+# ``extension(dialect, name)`` and skips a dialect that lacks one (or returns None):
+#
+#   render_alert(event: AnyAlertEvent, inst: Instrument | None) -> bytes | None
+#       non-venue events published with ``Hub.publish_alert`` (notifications, custom
+#       alerts, risk alerts, arbitrage, margin calls, exchange connection status)
+#   render_book_delta(inst: Instrument, delta: BookDelta) -> bytes
+#   render_candle(inst: Instrument, candle: Candle, ts: int) -> bytes
+#   render_fill(inst: Instrument, fill: Fill) -> bytes
+#   render_account(account: AccountView, ts: int) -> bytes
+#   render_batch(items: Sequence[tuple[BatchItem, Instrument | None]], ts: int,
+#       request: Request) -> bytes
+#   render_alert_reply(op: str, alerts: Sequence[AlertInfo], ts: int, request: Request)
+#       -> bytes
+#   screen(endpoint: str, request: Request, authenticated: bool) -> Request
+#       re-check a parsed request against the URL path it arrived on
+#   strikes: Mapping[CloseReason, int]  close after that many failures of one kind
+#   heartbeat: str  "idle" (default: ping after ping_interval of silence, close after
+#       pong_timeout) or "periodic" (ping every ping_interval, close after idle_timeout
+#       without any inbound message)
+
+
+def extension(dialect: Dialect, name: str) -> Callable[..., bytes | None] | None:
+    """An optional renderer of ``dialect`` (see above), or None."""
+    fn = getattr(dialect, name, None)
+    return fn if callable(fn) else None

@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import msgspec
 
+from openpit.alerts.events import AnyAlertEvent, ExchangeConnectionStatus
 from openpit.core.events import InstrumentStatus, OrderUpdate, Position, Trade
 from openpit.core.instrument import PPM, Instrument
 from openpit.gateway.auth import Principal
@@ -616,3 +617,11 @@ def render_instrument_status(inst: Instrument, status: InstrumentStatus) -> byte
             "timestamp": status.ts,
         }
     )
+
+
+def render_alert(event: AnyAlertEvent, inst: Instrument | None) -> bytes | None:
+    """Non-venue events: ``system_events`` carries ``ExchangeConnectionStatus`` (as
+    ``render_venue_status``); spec 000 has no channel for the others (None)."""
+    if isinstance(event, ExchangeConnectionStatus):
+        return render_venue_status(event.exchange, event.status.value, event.ts)
+    return None

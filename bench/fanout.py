@@ -298,8 +298,8 @@ def _measure(kind: str, n: int) -> dict[str, Any]:
     elapsed = max(r["last"] - r["first"], 1e-9)
     lat = sorted(r["lat"])
 
-    def pct(p: float) -> float:
-        return round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 2) if lat else 0.0
+    def pct(p: float) -> float | None:  # None: payloads were compressed (not inflated)
+        return round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 2) if lat else None
 
     return {
         "frames": r["frames"],

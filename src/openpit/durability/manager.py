@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Generic
@@ -48,6 +48,8 @@ from openpit.durability.snapshot import (
 log = logging.getLogger("openpit.durability")
 
 DEFAULT_DATA_DIR = Path("openpit-data")
+
+BeforeWrite = Callable[[int], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,18 +133,25 @@ class Durability(Generic[T]):
         return self.writer.durable_seq
 
     # -- snapshots ----------------------------------------------------------------------
-    async def maybe_snapshot(self) -> SnapshotInfo | None:
+    async def maybe_snapshot(self, before_write: BeforeWrite | None = None) -> SnapshotInfo | None:
         """Snapshot if the policy says so (and none is being written); cheap otherwise."""
         if self._snapshotting or not self._policy.due(self.target.seq, self._clock()):
             return None
-        return await self.snapshot()
+        return await self.snapshot(before_write)
 
-    async def snapshot(self) -> SnapshotInfo:
-        """Pickle the target now (on the loop), commit its seq, write the file off-loop."""
+    async def snapshot(self, before_write: BeforeWrite | None = None) -> SnapshotInfo:
+        """Pickle the target now (on the loop), commit its seq, write the file off-loop.
+
+        ``before_write(seq)`` is awaited after the commit and before the file is written:
+        a projection fed by the results (the history store) catches up to ``seq`` there,
+        because a recovery from this snapshot replays — and refeeds — only what follows.
+        """
         seq, state_hash, payload = self._dump()
         self._snapshotting = True
         try:
             await self.writer.commit()
+            if before_write is not None:
+                await before_write(seq)
             loop = asyncio.get_running_loop()
             info = await loop.run_in_executor(None, self._write, seq, state_hash, payload)
         finally:

@@ -7,8 +7,9 @@ Start-up order (each step only after the previous one succeeded):
    any command);
 4. seed market data from the recovered books and start the gateway;
 5. start the simulator (unless ``--no-simulator``) and print what a newcomer needs.
-Shutdown (SIGTERM/SIGINT): stop feeds, tell clients and close them (gateway), commit
-and close the journal, exit 0.
+Shutdown (SIGTERM/SIGINT): stop feeds, tell clients and close them (gateway), take a
+last snapshot, commit and close the journal, exit 0. A background task snapshots per
+the ``[server]`` policy (``openpit.server.persistence``).
 """
 
 from __future__ import annotations
@@ -24,15 +25,21 @@ from pathlib import Path
 from openpit.alerts import AnyAlertEvent
 from openpit.api import add_rest_routes
 from openpit.api.local import ADMIN_FILE, ensure_admin_key, ensure_jwt_secret, token_issuer
-from openpit.config import VenueConfig, load_config, load_demo_config
+from openpit.config import ConfigError, VenueConfig, load_config, load_demo_config
 from openpit.core.enums import Side
 from openpit.core.events import BookLevel, Event
-from openpit.durability import Durability, DurabilityConfig, FsyncMode
+from openpit.durability import Durability
 from openpit.feeds.simulator import start_simulator
 from openpit.gateway import HUB, JwtAuthenticator, create_app, start_gateway
 from openpit.gateway.settings import GatewaySettings
 from openpit.marketdata import MarketData
 from openpit.server.keys import StoreKeyStore, ensure_demo_key
+from openpit.server.persistence import (
+    SnapshotTask,
+    check_restored_config,
+    durability_config,
+    history_refill,
+)
 from openpit.server.service import VenueService, wall_clock_ms
 from openpit.store import HistoryWriter, SqliteStore
 from openpit.venue import Venue
@@ -61,12 +68,29 @@ async def run_server(
 ) -> int:
     data_dir = Path(args.data_dir)
     started = time.perf_counter()
-    durability = Durability.open(
-        lambda: Venue(config),
-        DurabilityConfig(data_dir=data_dir, fsync=FsyncMode(args.fsync)),
-    )
+    # history first: replayed results refill what a crash kept from reaching it
+    store = SqliteStore.in_data_dir(data_dir)
+    history = HistoryWriter(store.path)
+    try:
+        durability = Durability.open(
+            lambda: Venue(config),
+            durability_config(config, data_dir, args.fsync),
+            on_result=history_refill(history, store.history_seq()),
+        )
+    except BaseException:
+        history.close()
+        store.close()
+        raise
     venue = durability.target
     rec = durability.recovered
+    if rec.snapshot is not None:
+        try:  # a restored venue keeps its pickled config: refuse a changed one
+            check_restored_config(venue, config, rec.snapshot.path)
+        except ConfigError:
+            await durability.close()
+            history.close()
+            store.close()
+            raise
     log.info(
         "recovered seq %d (snapshot at %s, %d commands replayed in %.3f s) in %.3f s",
         rec.seq,
@@ -75,10 +99,10 @@ async def run_server(
         rec.elapsed_s,
         time.perf_counter() - started,
     )
-    store = SqliteStore.in_data_dir(data_dir)
-    history = HistoryWriter(store.path)
     service = VenueService(config, venue, durability)
     service.add_listener(lambda result: history.submit(result.events))
+    snapshots = SnapshotTask(durability, history)
+    service.add_listener(snapshots.on_published)  # after the history listener
     if venue.seq == 0:
         for command in venue.genesis_commands():
             await service.submit(command)
@@ -117,6 +141,7 @@ async def run_server(
     )
     running = await start_gateway(app, args.host, args.port)
     simulator = start_simulator(service, enabled=not args.no_simulator, seed=args.seed)
+    snapshots.start()
 
     urls = running.urls
     token = issue_token(DEMO_USER, frozenset({"read", "trade"}), 86_400, wall_clock_ms())
@@ -140,6 +165,7 @@ async def run_server(
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await simulator
         await running.stop()
+        await snapshots.stop(final=True)
         await durability.close()
         await history.drain()
         store.close()

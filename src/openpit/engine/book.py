@@ -2,10 +2,11 @@
 
 Invariants:
 - A side keeps ``keys``, a sorted list of level keys with the best level last
-  (key = price for bids, -price for asks), and ``levels``, price -> ``Level``.
+  (key = price for bids, -price for asks), ``levels`` (price -> orders) and
+  ``sizes`` (price -> total remaining).
   A level exists iff it holds at least one order; ``keys`` and ``levels`` agree.
-- A level's ``orders`` dict is in arrival order (FIFO): insertion appends, removal
-  is O(1), and ``level.qty`` is the sum of its orders' ``remaining``.
+- A level's orders dict is in arrival order (FIFO): insertion appends, removal
+  is O(1); ``sizes[price]`` is the sum of its orders' ``remaining``.
 - ``stops`` holds armed stop orders (pending stops and OCO stop legs) by order id.
 - ``last`` is the last trade price; ``trade_hi``/``trade_lo`` the range of trade
   prices since triggers were last evaluated (None when no trade happened).
@@ -19,21 +20,17 @@ from openpit.core.instrument import Instrument
 from openpit.engine.order import Order
 
 
-class Level:
-    __slots__ = ("orders", "qty")
-
-    def __init__(self) -> None:
-        self.orders: dict[int, Order] = {}
-        self.qty = 0
-
-
 class BookSide:
-    __slots__ = ("is_buy", "keys", "levels")
+    """One side of a book. ``levels[price]`` is the FIFO dict of a level's orders and
+    ``sizes[price]`` its total remaining quantity (two flat dicts: no per-level object)."""
+
+    __slots__ = ("is_buy", "keys", "levels", "sizes")
 
     def __init__(self, is_buy: bool) -> None:
         self.is_buy = is_buy
         self.keys: list[int] = []
-        self.levels: dict[int, Level] = {}
+        self.levels: dict[int, dict[int, Order]] = {}
+        self.sizes: dict[int, int] = {}
 
     def best(self) -> int | None:
         keys = self.keys
@@ -45,26 +42,29 @@ class BookSide:
     def add(self, o: Order) -> None:
         """Append ``o`` at the back of its price level."""
         price = o.limit
-        lvl = self.levels.get(price)
-        if lvl is None:
-            lvl = self.levels[price] = Level()
+        od = self.levels.get(price)
+        if od is None:
+            self.levels[price] = {o.order_id: o}
+            self.sizes[price] = o.remaining
             insort(self.keys, price if self.is_buy else -price)
-        lvl.orders[o.order_id] = o
-        lvl.qty += o.remaining
+        else:
+            od[o.order_id] = o
+            self.sizes[price] += o.remaining
 
     def remove(self, o: Order) -> None:
         price = o.limit
-        lvl = self.levels[price]
-        del lvl.orders[o.order_id]
-        lvl.qty -= o.remaining
-        if not lvl.orders:
+        od = self.levels[price]
+        del od[o.order_id]
+        if od:
+            self.sizes[price] -= o.remaining
+        else:
             self.drop_level(price)
 
     def drop_level(self, price: int) -> None:
         del self.levels[price]
+        del self.sizes[price]
         keys = self.keys
-        k = price if self.is_buy else -price
-        del keys[bisect_left(keys, k)]
+        del keys[bisect_left(keys, price if self.is_buy else -price)]
 
     def prices(self) -> list[int]:
         """Level prices, best first."""
@@ -77,14 +77,15 @@ class BookSide:
         keys = self.keys
         n = len(keys)
         sign = 1 if self.is_buy else -1
+        sizes = self.sizes
         for i in range(n - 1, max(-1, n - 1 - levels), -1):
             price = keys[i] * sign
-            out.append((price, self.levels[price].qty))
+            out.append((price, sizes[price]))
         return out
 
 
 class Book:
-    __slots__ = ("asks", "bids", "inst", "last", "stops", "trade_hi", "trade_lo")
+    __slots__ = ("asks", "bids", "inst", "last", "stops", "touched", "trade_hi", "trade_lo")
 
     def __init__(self, inst: Instrument) -> None:
         self.inst = inst
@@ -94,6 +95,7 @@ class Book:
         self.stops: dict[int, Order] = {}
         self.trade_hi: int | None = None
         self.trade_lo: int | None = None
+        self.touched: dict[int, None] = {}  # side keys of levels changed in this call
 
     def side(self, is_buy: bool) -> BookSide:
         return self.bids if is_buy else self.asks

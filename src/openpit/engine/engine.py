@@ -80,8 +80,8 @@ class Engine(State):
 
     def level_orders(self, instrument: str, is_buy: bool, price: int) -> list[Order]:
         """The orders resting at one level, in queue (FIFO) order."""
-        lvl = self.books[instrument].side(is_buy).levels.get(price)
-        return [] if lvl is None else list(lvl.orders.values())
+        od = self.books[instrument].side(is_buy).levels.get(price)
+        return [] if od is None else list(od.values())
 
     def pending_stops(self, instrument: str) -> list[Order]:
         """Armed stops (pending stops and OCO stop legs), in order-id order."""
@@ -139,18 +139,18 @@ class Engine(State):
             heapq.heappush(self.expiries, (o.expires_at, order_id))
         events = self.events
         if t is _LIMIT:
-            events.append(o.update(ts))
+            events.append(o.update())
             execute(self, book, o, ts)
         elif t is _MARKET:
             ref = book.reference(o.is_buy)
             assert ref is not None, "market order placed without check_place"
             o.limit = band_cap(ref, o.is_buy, book.inst.price_band_ppm)
-            events.append(o.update(ts))
+            events.append(o.update())
             execute(self, book, o, ts)
         elif t is _OCO:
             o.oco_stop = True
             book.stops[order_id] = o
-            events.append(o.update(ts))
+            events.append(o.update())
             execute(self, book, o, ts)
             if o.oco_stop:
                 arm(self, book, o, ts)
@@ -163,10 +163,10 @@ class Engine(State):
             o.pending = True
             o.status = _PENDING
             book.stops[order_id] = o
-            events.append(o.update(ts))
+            events.append(o.update())
             arm(self, book, o, ts)
         run_triggers(self, book, ts)
-        return self.flush(ts)
+        return self.flush()
 
     def cancel(
         self, cmd: CancelOrder, ts: int, reason: Reason = Reason.USER_CANCELLED
@@ -174,19 +174,19 @@ class Engine(State):
         o = self.find(cmd.user, cmd.order_id, cmd.client_order_id)
         assert o is not None, "cancel without check_cancel"
         self._end(o, OrderStatus.CANCELLED, reason, ts)
-        return self.flush(ts)
+        return self.flush()
 
     def cancel_all(self, user: str, instrument: str | None, ts: int) -> list[Event]:
         for o in self.open_orders(user, instrument):
             self._end(o, OrderStatus.CANCELLED, Reason.USER_CANCELLED, ts)
-        return self.flush(ts)
+        return self.flush()
 
     def cancel_order(self, order_id: int, ts: int, reason: Reason) -> list[Event]:
         """Venue-initiated cancel (liquidation, cancel-on-disconnect...); [] if not live."""
         o = self.orders.get(order_id)
         if o is not None:
             self._end(o, OrderStatus.CANCELLED, reason, ts)
-        return self.flush(ts)
+        return self.flush()
 
     def expire(self, ts: int) -> list[Event]:
         """Expire day orders whose trading day ended at or before ``ts``."""
@@ -197,12 +197,60 @@ class Engine(State):
             o = orders.get(oid)
             if o is not None and o.expires_at == at:
                 self._end(o, OrderStatus.EXPIRED, Reason.DAY_EXPIRED, ts)
-        return self.flush(ts)
+        return self.flush()
 
     def modify(self, cmd: ModifyOrder, ts: int) -> list[Event]:
         """Apply a modification that passed ``check_modify``."""
-        o = self.find(cmd.user, cmd.order_id, cmd.client_order_id)
-        assert o is not None, "modify without check_modify"
+        oid = cmd.order_id
+        if oid is not None:
+            o = self.orders[oid]
+        else:
+            assert cmd.client_order_id is not None
+            o = self.by_client[(cmd.user, cmd.client_order_id)]
+        if o.pending or o.oco_stop:
+            return self._modify_stop(o, cmd, ts)
+        # a resting limit order (plain, triggered stop-limit or OCO without its stop leg)
+        book = self.books[o.instrument]
+        is_buy = o.is_buy
+        side = book.bids if is_buy else book.asks
+        old = o.limit
+        price = old if cmd.price is None else cmd.price
+        qty = cmd.qty
+        delta = 0 if qty is None else qty - o.qty
+        touched = book.touched
+        if not touched:
+            self.dirty.append(book)
+        if price == old and delta <= 0:  # same price, not larger: keeps its place
+            if delta:
+                o.qty += delta
+                o.remaining += delta
+                side.sizes[price] += delta
+                touched[price if is_buy else -price] = None
+            self.events.append(o.update())
+            return self.flush()
+        # loses priority: leave the old level, then re-enter as if new
+        od = side.levels[old]
+        del od[o.order_id]
+        if od:
+            side.sizes[old] -= o.remaining
+        else:
+            side.drop_level(old)
+        touched[old if is_buy else -old] = None
+        o.qty += delta
+        o.remaining += delta
+        o.price = o.limit = price
+        self.events.append(o.update())
+        keys = (book.asks if is_buy else book.bids).keys
+        if keys and ((-keys[-1] <= price) if is_buy else (keys[-1] >= price)):
+            execute(self, book, o, ts)
+            run_triggers(self, book, ts)
+        else:
+            side.add(o)
+            touched[price if is_buy else -price] = None
+        return self.flush()
+
+    def _modify_stop(self, o: Order, cmd: ModifyOrder, ts: int) -> list[Event]:
+        """Modify a pending stop or an OCO whose stop leg is armed."""
         book = self.books[o.instrument]
         events = self.events
         qty = cmd.qty
@@ -215,10 +263,8 @@ class Engine(State):
                 o.price = o.limit = cmd.price
             if stop is not None:
                 o.stop_price = stop
-            events.append(o.update(ts))
-            if stop is not None:
-                arm(self, book, o, ts)
-        else:
+            events.append(o.update())
+        else:  # OCO: the limit leg rests
             if stop is not None:
                 o.stop_price = stop
             price = o.limit if cmd.price is None else cmd.price
@@ -226,20 +272,20 @@ class Engine(State):
                 if delta:
                     o.qty += delta
                     o.remaining += delta
-                    book.side(o.is_buy).levels[price].qty += delta
-                    self.touched[(o.instrument, o.is_buy, price)] = None
-                events.append(o.update(ts))
+                    book.side(o.is_buy).sizes[price] += delta
+                    self.touch(book, o.is_buy, price)
+                events.append(o.update())
             else:
                 self.unbook(book, o)
                 o.qty += delta
                 o.remaining += delta
                 o.price = o.limit = price
-                events.append(o.update(ts))
+                events.append(o.update())
                 execute(self, book, o, ts)
-            if o.oco_stop and stop is not None:
-                arm(self, book, o, ts)
+        if stop is not None and (o.pending or o.oco_stop):
+            arm(self, book, o, ts)
         run_triggers(self, book, ts)
-        return self.flush(ts)
+        return self.flush()
 
     def _end(self, o: Order, status: OrderStatus, reason: Reason, ts: int) -> None:
         book = self.books[o.instrument]
@@ -255,9 +301,8 @@ class Engine(State):
             yield ("book", iid, book.last)
             for side in (book.bids, book.asks):
                 for price in side.prices():
-                    lvl = side.levels[price]
-                    yield ("level", iid, side.is_buy, price, lvl.qty)
-                    for o in lvl.orders.values():
+                    yield ("level", iid, side.is_buy, price, side.sizes[price])
+                    for o in side.levels[price].values():
                         yield ("order", *o.key())
             for oid in sorted(book.stops):
                 yield ("stop", *book.stops[oid].key())

@@ -63,7 +63,10 @@ def execute(st: State, book: Book, o: Order, ts: int) -> None:
         st.finish(book, o, _EXPIRED, reason, ts)
         return
     book.side(is_buy).add(o)
-    st.touched[(o.instrument, is_buy, o.limit)] = None
+    touched = book.touched
+    if not touched:
+        st.dirty.append(book)
+    touched[o.limit if is_buy else -o.limit] = None
 
 
 def fok_fillable(opp: BookSide, o: Order) -> bool:
@@ -79,7 +82,7 @@ def fok_fillable(opp: BookSide, o: Order) -> bool:
         price = keys[i] * sign
         if (price > limit) if is_buy else (price < limit):
             return False
-        for m in opp.levels[price].orders.values():
+        for m in opp.levels[price].values():
             if stp is not _NONE and m.user == user:
                 if stp is _OLDEST:
                     continue
@@ -94,14 +97,16 @@ def match(st: State, book: Book, taker: Order, opp: BookSide, ts: int) -> bool:
     """Match ``taker`` against ``opp``; True if self-trade prevention ended the taker."""
     events = st.events
     append = events.append
-    touched = st.touched
+    touched = book.touched
+    if not touched:
+        st.dirty.append(book)
     iid = taker.instrument
     is_buy = taker.is_buy
     limit = taker.limit
     keys = opp.keys
     levels = opp.levels
+    sizes = opp.sizes
     sign = 1 if opp.is_buy else -1
-    maker_buy = opp.is_buy
     user = taker.user
     taker_id = taker.order_id
     taker_side = taker.side
@@ -112,12 +117,12 @@ def match(st: State, book: Book, taker: Order, opp: BookSide, ts: int) -> bool:
     lo = book.trade_lo
     killed = False
     while keys:
-        price = keys[-1] * sign
+        key = keys[-1]
+        price = key * sign
         if (price > limit) if is_buy else (price < limit):
             break
-        lvl = levels[price]
-        od = lvl.orders
-        touched[(iid, maker_buy, price)] = None
+        od = levels[price]
+        touched[key] = None
         while od:
             maker = next(iter(od.values()))
             if stp_on and maker.user == user:
@@ -126,7 +131,7 @@ def match(st: State, book: Book, taker: Order, opp: BookSide, ts: int) -> bool:
                     break
                 if stp is _OLDEST or stp is _BOTH:
                     del od[maker.order_id]
-                    lvl.qty -= maker.remaining
+                    sizes[price] -= maker.remaining
                     st.finish(book, maker, _CANCELLED, _SELF_TRADE, ts)
                     if stp is _BOTH:
                         killed = True
@@ -134,7 +139,7 @@ def match(st: State, book: Book, taker: Order, opp: BookSide, ts: int) -> bool:
                     continue
                 # decrement and cancel
                 ov = min(maker.remaining, taker.remaining)
-                lvl.qty -= ov
+                sizes[price] -= ov
                 maker.remaining -= ov
                 maker.cancelled += ov
                 if maker.remaining == 0:
@@ -143,7 +148,7 @@ def match(st: State, book: Book, taker: Order, opp: BookSide, ts: int) -> bool:
                     maker.cancelled -= ov
                     st.finish(book, maker, _CANCELLED, _SELF_TRADE, ts)
                 else:
-                    append(maker.update(ts, _SELF_TRADE))
+                    append(maker.update(_SELF_TRADE))
                 taker.remaining -= ov
                 taker.cancelled += ov
                 if taker.remaining == 0:
@@ -151,7 +156,7 @@ def match(st: State, book: Book, taker: Order, opp: BookSide, ts: int) -> bool:
                     taker.cancelled -= ov
                     killed = True
                     break
-                append(taker.update(ts, _SELF_TRADE))
+                append(taker.update(_SELF_TRADE))
                 continue
             rem = taker.remaining
             q = maker.remaining
@@ -160,7 +165,6 @@ def match(st: State, book: Book, taker: Order, opp: BookSide, ts: int) -> bool:
             st.trade_seq += 1
             append(
                 Trade(
-                    ts=ts,
                     instrument=iid,
                     trade_id=st.trade_seq,
                     price=price,
@@ -175,7 +179,7 @@ def match(st: State, book: Book, taker: Order, opp: BookSide, ts: int) -> bool:
             value = price * q
             maker.filled += q
             maker.filled_value += value
-            lvl.qty -= q
+            sizes[price] -= q
             if maker.remaining == q:
                 maker.remaining = 0
                 maker.status = _FILLED
@@ -186,7 +190,7 @@ def match(st: State, book: Book, taker: Order, opp: BookSide, ts: int) -> bool:
                 maker.status = _PARTIAL
             if maker.oco_stop:
                 st.disarm(book, maker)
-            append(maker.update(ts, _OK, price, q))
+            append(maker.fill_update(price, q))
             taker.filled += q
             taker.filled_value += value
             rem -= q
@@ -194,7 +198,7 @@ def match(st: State, book: Book, taker: Order, opp: BookSide, ts: int) -> bool:
             taker.status = _PARTIAL if rem else _FILLED
             if taker.oco_stop:
                 st.disarm(book, taker)
-            append(taker.update(ts, _OK, price, q))
+            append(taker.fill_update(price, q))
             last = price
             if hi is None or price > hi:
                 hi = price
@@ -204,6 +208,7 @@ def match(st: State, book: Book, taker: Order, opp: BookSide, ts: int) -> bool:
                 break
         if not od:
             del levels[price]
+            del sizes[price]
             keys.pop()
         if killed or not taker.remaining:
             break

@@ -5,9 +5,11 @@ Invariants:
   ``by_client`` maps (user, client_order_id) of live orders only; ``by_user`` holds
   each user's live orders in arrival order. ``add_live``/``remove_live`` keep all
   three in step; an order leaves them the moment it becomes final.
-- ``events`` and ``touched`` buffer the output of the call in progress; ``flush``
-  appends one ``BookLevel`` per touched (instrument, side, price), in first-touch
-  order, with the level's final quantity (0 = deleted), and empties both buffers.
+- ``events`` buffers the output of the call in progress; touched levels are kept per
+  book (``book.touched``, keyed by the side key: +price for bids, -price for asks)
+  with the books in ``dirty``. ``flush`` appends one ``BookLevel`` per touched level,
+  books in first-touch order and levels in first-touch order, with the level's final
+  quantity (0 = deleted), and empties the buffers.
 - ``expiries`` is a heap of (expires_at, order_id) for day orders; entries of orders
   that are no longer live are skipped lazily.
 """
@@ -31,11 +33,11 @@ class State:
         "books",
         "by_client",
         "by_user",
+        "dirty",
         "events",
         "expiries",
         "orders",
         "stp_default",
-        "touched",
         "trade_seq",
     )
 
@@ -48,7 +50,7 @@ class State:
         self.trade_seq = 0
         self.stp_default = stp_default
         self.events: list[Event] = []
-        self.touched: dict[tuple[str, bool, int], None] = {}
+        self.dirty: list[Book] = []
 
     # -- indices ---------------------------------------------------------------------
     def add_live(self, o: Order) -> None:
@@ -83,11 +85,17 @@ class State:
         return None
 
     # -- order transitions -------------------------------------------------------------
+    def touch(self, book: Book, is_buy: bool, price: int) -> None:
+        touched = book.touched
+        if not touched:
+            self.dirty.append(book)
+        touched[price if is_buy else -price] = None
+
     def unbook(self, book: Book, o: Order) -> None:
         """Take a live order out of the book (its resting leg); stops are left to finish."""
         if not o.pending:
             book.side(o.is_buy).remove(o)
-            self.touched[(o.instrument, o.is_buy, o.limit)] = None
+            self.touch(book, o.is_buy, o.limit)
 
     def disarm(self, book: Book, o: Order) -> None:
         """Cancel an OCO's stop leg (its limit leg filled)."""
@@ -106,26 +114,24 @@ class State:
         o.remaining = 0
         o.status = status
         self.remove_live(o)
-        self.events.append(o.update(ts, reason))
+        self.events.append(o.update(reason))
 
     # -- output --------------------------------------------------------------------------
-    def flush(self, ts: int) -> list[Event]:
+    def flush(self) -> list[Event]:
         events = self.events
-        touched = self.touched
-        if touched:
-            books = self.books
-            for iid, is_buy, price in touched:
-                book = books[iid]
-                lvl = (book.bids if is_buy else book.asks).levels.get(price)
-                events.append(
-                    BookLevel(
-                        ts=ts,
-                        instrument=iid,
-                        side=_BUY if is_buy else _SELL,
-                        price=price,
-                        qty=0 if lvl is None else lvl.qty,
-                    )
-                )
-            self.touched = {}
         self.events = []
+        dirty = self.dirty
+        if dirty:
+            append = events.append
+            for book in dirty:
+                iid = book.inst.id
+                bids = book.bids.sizes
+                asks = book.asks.sizes
+                for k in book.touched:
+                    if k > 0:
+                        append(BookLevel(instrument=iid, side=_BUY, price=k, qty=bids.get(k, 0)))
+                    else:
+                        append(BookLevel(instrument=iid, side=_SELL, price=-k, qty=asks.get(-k, 0)))
+                book.touched.clear()
+            dirty.clear()
         return events

@@ -101,7 +101,7 @@ def trigger(st: State, book: Book, o: Order, ts: int) -> None:
             o.is_market = True
             o.limit = band_cap(stop, o.is_buy, band)
     o.status = OrderStatus.NEW if not o.filled else OrderStatus.PARTIALLY_FILLED
-    st.events.append(o.update(ts, reason))
+    st.events.append(o.update(reason))
     if o.post_only and not o.is_market and book.would_cross(o.is_buy, o.limit):
         st.finish(book, o, OrderStatus.CANCELLED, Reason.POST_ONLY_WOULD_TAKE, ts)
         return

@@ -1,0 +1,280 @@
+"""Matching engine throughput and latency, against ``bourse`` (a Rust order book).
+
+``make_stream(seed, n)`` builds an engine-agnostic, seeded command stream: a warm-up
+of ``WARMUP`` resting limit orders, then ``n`` operations mixed 9% gtc limit, 3% ioc
+limit, 6% cancel and 82% modify (two thirds price moves, one third resizes), from
+1,000 users, over ~750 price levels around a fixed mid (bids below, asks above;
+moves stay on their side, ioc orders cross a few levels). The venue-level bench
+reuses it for engine + ledger.
+
+Both engines run the same stream: ours through ``check_*`` then the command
+(commands are built from the stream before timing, as the venue gets them already
+decoded; a resize is built in the loop because our ``qty`` is the new *total* and
+needs the order's filled quantity); bourse through ``place_order`` /
+``modify_order`` / ``cancel_order`` with ``set_time`` before every call (it has no
+ioc: an ioc is a limit order cancelled right after if still active; it has no
+self-trade prevention: ours runs with ``stp = none``). Both must report the same
+trade count and traded volume.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from decimal import Decimal
+from typing import Any
+
+from openpit.core.commands import CancelOrder, ModifyOrder, PlaceOrder
+from openpit.core.enums import InstrumentKind, OrderType, Side, STPMode, TimeInForce
+from openpit.core.events import Trade
+from openpit.core.instrument import Asset, Instrument
+from openpit.engine import Engine
+
+WARMUP = 1_000
+USERS = 1_000
+MID = 100_000
+HALF_LEVELS = 375  # per side: ~750 levels in all
+
+# op kinds
+LIMIT, IOC, CANCEL, MOVE, RESIZE = "limit", "ioc", "cancel", "move", "resize"
+
+# (kind, ref, user, is_buy, price, qty): ``ref`` names the order (its index in the
+# stream, used as our order id); cancel/move/resize refer to an earlier ref.
+Op = tuple[str, int, int, bool, int, int]
+
+
+def make_stream(seed: int, n: int) -> list[Op]:
+    """``WARMUP`` resting limit orders followed by ``n`` mixed operations."""
+    rng = random.Random(seed)
+    ops: list[Op] = []
+    live: list[int] = []  # refs believed live (ioc fills are not tracked: targets may be gone)
+    side_of: dict[int, bool] = {}
+    user_of: dict[int, int] = {}
+    price_of: dict[int, int] = {}
+    qty_of: dict[int, int] = {}
+
+    def passive_price(is_buy: bool) -> int:
+        off = rng.randint(1, HALF_LEVELS)
+        return MID - off if is_buy else MID + off
+
+    def add_limit(ref: int) -> None:
+        is_buy = rng.random() < 0.5
+        user = rng.randrange(USERS)
+        price = passive_price(is_buy)
+        qty = rng.randint(1, 20)
+        ops.append((LIMIT, ref, user, is_buy, price, qty))
+        live.append(ref)
+        side_of[ref], user_of[ref], price_of[ref], qty_of[ref] = is_buy, user, price, qty
+
+    for _ in range(WARMUP):
+        add_limit(len(ops))
+    for _ in range(n):
+        ref = len(ops)
+        r = rng.random()
+        if r < 0.09 or not live:
+            add_limit(ref)
+        elif r < 0.12:
+            is_buy = rng.random() < 0.5
+            cross = rng.randint(1, 5)
+            price = MID + cross if is_buy else MID - cross
+            ops.append((IOC, ref, rng.randrange(USERS), is_buy, price, rng.randint(5, 40)))
+        elif r < 0.18:
+            i = rng.randrange(len(live))
+            target = live[i]
+            live[i] = live[-1]
+            live.pop()
+            ops.append((CANCEL, target, user_of[target], side_of[target], 0, 0))
+        else:
+            target = live[rng.randrange(len(live))]
+            if rng.random() < 2 / 3:
+                price = price_of[target]
+                while price == price_of[target]:
+                    price = passive_price(side_of[target])
+                price_of[target] = price
+                ops.append((MOVE, target, user_of[target], side_of[target], price, 0))
+            else:
+                # never "resize" to the same open quantity: venues differ on its priority
+                qty = qty_of[target]
+                while qty == qty_of[target]:
+                    qty = rng.randint(1, 20)
+                qty_of[target] = qty
+                ops.append((RESIZE, target, user_of[target], side_of[target], 0, qty))
+    return ops
+
+
+def bench_instrument() -> Instrument:
+    return Instrument(
+        id="BENCH",
+        venue="bench",
+        symbol="BENCH",
+        base=Asset("B", 8),
+        quote=Asset("Q", 8),
+        kind=InstrumentKind.SPOT,
+        tick_size=Decimal("0.01"),
+        lot_size=Decimal("0.001"),
+        min_qty=Decimal("0.001"),
+        price_band=Decimal("0.05"),
+    )
+
+
+# -- ours --------------------------------------------------------------------------------
+
+Prepared = tuple[str, int, Any]
+
+
+def prepare_ours(ops: list[Op]) -> list[Prepared]:
+    """Stream → (kind, ref, command); resizes keep their new open quantity."""
+    users = [f"u{i}" for i in range(USERS)]
+    out: list[Prepared] = []
+    buy, sell = Side.BUY, Side.SELL
+    for kind, ref, user, is_buy, price, qty in ops:
+        u = users[user]
+        cmd: Any
+        if kind is LIMIT or kind is IOC:
+            cmd = PlaceOrder(
+                user=u,
+                instrument="BENCH",
+                side=buy if is_buy else sell,
+                type=OrderType.LIMIT,
+                qty=qty,
+                price=price,
+                tif=TimeInForce.IOC if kind is IOC else TimeInForce.GTC,
+            )
+        elif kind is CANCEL:
+            cmd = CancelOrder(user=u, order_id=ref)
+        elif kind is MOVE:
+            cmd = ModifyOrder(user=u, order_id=ref, price=price)
+        else:
+            cmd = (u, qty)
+        out.append((kind, ref, cmd))
+    return out
+
+
+def run_ours(prepared: list[Prepared], timings: list[int] | None) -> tuple[Engine, int, int, float]:
+    inst = bench_instrument()
+    eng = Engine({inst.id: inst}, STPMode.NONE)
+    trades = volume = 0
+    ts = 1
+    clock = time.perf_counter_ns
+    check_place, place = eng.check_place, eng.place
+    check_cancel, cancel = eng.check_cancel, eng.cancel
+    check_modify, modify = eng.check_modify, eng.modify
+    orders = eng.orders
+    started = time.process_time()
+    for i, (kind, ref, cmd) in enumerate(prepared):
+        if i == WARMUP:
+            started = time.process_time()
+        t0 = clock() if timings is not None else 0
+        ts += 1
+        if kind is LIMIT or kind is IOC:
+            events = place(cmd, ref, ts) if check_place(cmd) is None else []
+        elif kind is CANCEL:
+            events = cancel(cmd, ts) if check_cancel(cmd) is None else []
+        elif kind is MOVE:
+            events = modify(cmd, ts) if check_modify(cmd) is None else []
+        else:
+            user, open_qty = cmd
+            o = orders.get(ref)
+            done = 0 if o is None else o.filled + o.cancelled
+            m = ModifyOrder(user=user, order_id=ref, qty=done + open_qty)
+            events = modify(m, ts) if check_modify(m) is None else []
+        if timings is not None and i >= WARMUP:
+            timings.append(clock() - t0)
+        for e in events:
+            if type(e) is Trade:
+                trades += 1
+                volume += e.qty
+    elapsed = time.process_time() - started
+    return eng, trades, volume, elapsed
+
+
+# -- bourse ------------------------------------------------------------------------------
+
+
+def run_bourse(ops: list[Op], timings: list[int] | None) -> tuple[int, int, float]:
+    import bourse
+
+    book = bourse.core.OrderBook(0, True)
+    ids: dict[int, int] = {}
+    clock = time.perf_counter_ns
+    set_time = book.set_time
+    place_order, cancel_order = book.place_order, book.cancel_order
+    modify_order, order_status = book.modify_order, book.order_status
+    started = time.process_time()
+    for i, (kind, ref, user, is_buy, price, qty) in enumerate(ops):
+        if i == WARMUP:
+            started = time.process_time()
+        t0 = clock() if timings is not None else 0
+        set_time(i + 1)
+        if kind is LIMIT:
+            ids[ref] = place_order(is_buy, qty, user, price=price)
+        elif kind is IOC:
+            oid = place_order(is_buy, qty, user, price=price)
+            if order_status(oid) == 1:
+                cancel_order(oid)
+        elif kind is CANCEL:
+            cancel_order(ids[ref])
+        elif kind is MOVE:
+            modify_order(ids[ref], new_price=price)
+        else:
+            modify_order(ids[ref], new_vol=qty)
+        if timings is not None and i >= WARMUP:
+            timings.append(clock() - t0)
+    elapsed = time.process_time() - started
+    traded = book.get_trades()
+    return len(traded), sum(tr[3] for tr in traded), elapsed
+
+
+def _pct(values: list[int], p: float) -> int:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(p * len(s)))]
+
+
+def main(n: int = 200_000, seed: int = 7) -> dict[str, Any]:
+    ops = make_stream(seed, n)
+    prepared = prepare_ours(ops)
+    # throughput: best of 3 runs each, alternating
+    ours_s: list[float] = []
+    theirs_s: list[float] = []
+    result_ours = result_bourse = (0, 0)
+    for _ in range(3):
+        _, tr, vol, el = run_ours(prepared, None)
+        ours_s.append(el)
+        result_ours = (tr, vol)
+        tr, vol, el = run_bourse(ops, None)
+        theirs_s.append(el)
+        result_bourse = (tr, vol)
+    lat_ours: list[int] = []
+    lat_bourse: list[int] = []
+    eng, _, _, _ = run_ours(prepared, lat_ours)
+    run_bourse(ops, lat_bourse)
+    ours_ops = n / min(ours_s)
+    bourse_ops = n / min(theirs_s)
+    ratio = ours_ops / bourse_ops
+    bids, asks = eng.depth("BENCH", 10_000)
+    return {
+        "ops": n,
+        "seed": seed,
+        "mix": {"limit_gtc": 0.09, "limit_ioc": 0.03, "cancel": 0.06, "modify": 0.82},
+        "resting_orders_end": len(eng.orders),
+        "levels_end": len(bids) + len(asks),
+        "ours_ops_per_s": round(ours_ops),
+        "ours_p50_ns": _pct(lat_ours, 0.50),
+        "ours_p99_ns": _pct(lat_ours, 0.99),
+        "bourse_ops_per_s": round(bourse_ops),
+        "bourse_p50_ns": _pct(lat_bourse, 0.50),
+        "bourse_p99_ns": _pct(lat_bourse, 0.99),
+        "trades": result_ours[0],
+        "volume_lots": result_ours[1],
+        "bourse_trades": result_bourse[0],
+        "bourse_volume_lots": result_bourse[1],
+        "same_trades_and_volume": result_ours == result_bourse,
+        "ratio_vs_bourse": round(ratio, 3),
+        "passed": ratio >= 0.3 and result_ours == result_bourse,
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(main(), indent=2))

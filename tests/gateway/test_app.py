@@ -33,6 +33,7 @@ async def test_healthz_and_metrics_report_connections_and_traffic() -> None:
 @run_async
 async def test_envelope_endpoint_not_built_answers_error_shape_and_closes() -> None:
     async with live() as env:
+        env.gateway.app[HUB].dialects.pop("envelope")  # as if its module did not exist
         c = await env.client("/ws/market-data")
         msg = await c.recv()
         assert msg["type"] == "error" and msg["data"]["code"] == "internal_error"

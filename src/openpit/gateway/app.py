@@ -31,6 +31,7 @@ from aiohttp import WebSocketError, WSCloseCode, WSMessage, WSMsgType, web
 from openpit.gateway import unsupported
 from openpit.gateway.auth import Authenticator, KeyStore
 from openpit.gateway.connection import Connection
+from openpit.gateway.dialects import envelope as _envelope
 from openpit.gateway.dialects import flat as _flat
 from openpit.gateway.dialects import typed as _typed
 from openpit.gateway.dialects.base import Dialect
@@ -48,6 +49,7 @@ log = logging.getLogger("openpit.gateway")
 DIALECT_NAMES = ("flat", "envelope", "typed")
 ENVELOPE_PATHS = ("/ws/market-data", "/ws/trading", "/ws/notifications", "/ws/custom")
 _FLAT: Dialect = _flat  # mypy checks that the module satisfies the plug-in protocol
+_ENVELOPE: Dialect = _envelope
 _TYPED: Dialect = _typed
 
 HUB = web.AppKey("openpit.gateway.hub", Hub)

@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from openpit.alerts import AnyAlertEvent
+from openpit.alerts import AnyAlertEvent, RiskServices
 from openpit.api import add_rest_routes
 from openpit.api.local import ADMIN_FILE, ensure_admin_key, ensure_jwt_secret, token_issuer
 from openpit.config import ConfigError, VenueConfig, load_config, load_demo_config
@@ -30,7 +30,7 @@ from openpit.core.enums import Side
 from openpit.core.events import BookLevel, Event
 from openpit.durability import Durability
 from openpit.feeds.simulator import start_simulator
-from openpit.gateway import HUB, JwtAuthenticator, create_app, start_gateway
+from openpit.gateway import HUB, create_app, start_gateway
 from openpit.gateway.settings import GatewaySettings
 from openpit.marketdata import MarketData
 from openpit.server.keys import StoreKeyStore, ensure_demo_key
@@ -40,7 +40,9 @@ from openpit.server.persistence import (
     durability_config,
     history_refill,
 )
+from openpit.server.risk import wire_risk
 from openpit.server.service import VenueService, wall_clock_ms
+from openpit.server.tokens import jwt_settings
 from openpit.store import HistoryWriter, SqliteStore
 from openpit.venue import Venue
 from openpit.web import add_web_routes, dashboard
@@ -110,7 +112,9 @@ async def run_server(
     marketdata.apply(book_seed_events(venue))
     demo_key = ensure_demo_key(store, DEMO_USER, wall_clock_ms())
     admin_key = ensure_admin_key(store, data_dir, wall_clock_ms())
-    jwt_secret = ensure_jwt_secret(data_dir)
+    jwt = jwt_settings(config, data_dir)  # [server] jwt_* or the data dir's jwt-secret
+    jwt_secret = jwt.sign_key if jwt.algorithm == "HS256" and jwt.sign_key else ""
+    jwt_secret = jwt_secret or ensure_jwt_secret(data_dir)
     issue_token = token_issuer(jwt_secret)
 
     settings = GatewaySettings.from_mapping(config.extra.get("gateway", {}))
@@ -119,10 +123,14 @@ async def run_server(
         marketdata,
         StoreKeyStore(store),
         settings,
-        authenticator=JwtAuthenticator(jwt_secret),
+        authenticator=jwt.authenticator(),
         root_handler=dashboard,
     )
     add_web_routes(app)
+    # alerts: custom alerts, notifications, circuit breaker, arbitrage, margin calls
+    risk = wire_risk(
+        RiskServices(config, store, first_id=wall_clock_ms()), service, marketdata, app[HUB]
+    )
     publish_alert = getattr(app[HUB], "publish_alert", None)  # alert fan-out, when wired
 
     def publish_alerts(events: Sequence[AnyAlertEvent]) -> None:
@@ -140,6 +148,7 @@ async def run_server(
         issue_token=issue_token,
     )
     running = await start_gateway(app, args.host, args.port)
+    risk.start()
     simulator = start_simulator(service, enabled=not args.no_simulator, seed=args.seed)
     snapshots.start()
 
@@ -164,6 +173,7 @@ async def run_server(
             simulator.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await simulator
+        await risk.stop()
         await running.stop()
         await snapshots.stop(final=True)
         await durability.close()

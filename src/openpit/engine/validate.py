@@ -65,6 +65,7 @@ def check_place(st: State, cmd: PlaceOrder) -> Rejection:
         and cmd.trail_ppm is None
         and cmd.price is not None
         and cmd.price > 0
+        and not cmd.post_only
     ):
         pass  # the common case: a plain limit order
     else:

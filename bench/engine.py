@@ -4,7 +4,7 @@
 of ``WARMUP`` resting limit orders, then ``n`` operations mixed 9% gtc limit, 3% ioc
 limit, 6% cancel and 82% modify (two thirds price moves, one third resizes), from
 1,000 users, over ~750 price levels around a fixed mid (bids below, asks above;
-moves stay on their side, ioc orders cross a few levels). The venue-level bench
+moves stay on their side, ioc orders cross up to 100 ticks). The venue-level bench
 reuses it for engine + ledger.
 
 Both engines run the same stream: ours through ``check_*`` then the command
@@ -26,14 +26,14 @@ from typing import Any
 
 from openpit.core.commands import CancelOrder, ModifyOrder, PlaceOrder
 from openpit.core.enums import InstrumentKind, OrderType, Side, STPMode, TimeInForce
-from openpit.core.events import Trade
+from openpit.core.events import Event, OrderUpdate, Trade
 from openpit.core.instrument import Asset, Instrument
 from openpit.engine import Engine
 
 WARMUP = 1_000
 USERS = 1_000
 MID = 100_000
-HALF_LEVELS = 375  # per side: ~750 levels in all
+HALF_LEVELS = 750  # per side; ~1,000 orders occupy ~750 of the 1,500 prices
 
 # op kinds
 LIMIT, IOC, CANCEL, MOVE, RESIZE = "limit", "ioc", "cancel", "move", "resize"
@@ -44,14 +44,31 @@ Op = tuple[str, int, int, bool, int, int]
 
 
 def make_stream(seed: int, n: int) -> list[Op]:
-    """``WARMUP`` resting limit orders followed by ``n`` mixed operations."""
+    """``WARMUP`` resting limit orders followed by ``n`` mixed operations.
+
+    A shadow engine follows the stream while it is generated, so cancels and modifies
+    always target live orders and the book stays near ``WARMUP`` resting orders.
+    """
     rng = random.Random(seed)
     ops: list[Op] = []
-    live: list[int] = []  # refs believed live (ioc fills are not tracked: targets may be gone)
+    live: list[int] = []
+    pos: dict[int, int] = {}
     side_of: dict[int, bool] = {}
     user_of: dict[int, int] = {}
-    price_of: dict[int, int] = {}
-    qty_of: dict[int, int] = {}
+    shadow = Engine({"BENCH": bench_instrument()}, STPMode.NONE)
+
+    def forget(ref: int) -> None:
+        i = pos.pop(ref)
+        last = live.pop()
+        if last != ref:
+            live[i] = last
+            pos[last] = i
+
+    def apply(op: Op) -> None:
+        for e in _apply(shadow, op, len(ops)):
+            if type(e) is OrderUpdate and e.status.is_final and e.order_id in pos:
+                forget(e.order_id)
+        ops.append(op)
 
     def passive_price(is_buy: bool) -> int:
         off = rng.randint(1, HALF_LEVELS)
@@ -60,11 +77,10 @@ def make_stream(seed: int, n: int) -> list[Op]:
     def add_limit(ref: int) -> None:
         is_buy = rng.random() < 0.5
         user = rng.randrange(USERS)
-        price = passive_price(is_buy)
-        qty = rng.randint(1, 20)
-        ops.append((LIMIT, ref, user, is_buy, price, qty))
+        pos[ref] = len(live)
         live.append(ref)
-        side_of[ref], user_of[ref], price_of[ref], qty_of[ref] = is_buy, user, price, qty
+        side_of[ref], user_of[ref] = is_buy, user
+        apply((LIMIT, ref, user, is_buy, passive_price(is_buy), rng.randint(1, 20)))
 
     for _ in range(WARMUP):
         add_limit(len(ops))
@@ -75,31 +91,55 @@ def make_stream(seed: int, n: int) -> list[Op]:
             add_limit(ref)
         elif r < 0.12:
             is_buy = rng.random() < 0.5
-            cross = rng.randint(1, 5)
+            cross = rng.randint(1, 100)
             price = MID + cross if is_buy else MID - cross
-            ops.append((IOC, ref, rng.randrange(USERS), is_buy, price, rng.randint(5, 40)))
+            apply((IOC, ref, rng.randrange(USERS), is_buy, price, rng.randint(1, 25)))
         elif r < 0.18:
-            i = rng.randrange(len(live))
-            target = live[i]
-            live[i] = live[-1]
-            live.pop()
-            ops.append((CANCEL, target, user_of[target], side_of[target], 0, 0))
+            target = live[rng.randrange(len(live))]
+            apply((CANCEL, target, user_of[target], side_of[target], 0, 0))
         else:
             target = live[rng.randrange(len(live))]
+            o = shadow.order(target)
+            assert o is not None
             if rng.random() < 2 / 3:
-                price = price_of[target]
-                while price == price_of[target]:
+                price = o.limit
+                while price == o.limit:
                     price = passive_price(side_of[target])
-                price_of[target] = price
-                ops.append((MOVE, target, user_of[target], side_of[target], price, 0))
+                apply((MOVE, target, user_of[target], side_of[target], price, 0))
             else:
                 # never "resize" to the same open quantity: venues differ on its priority
-                qty = qty_of[target]
-                while qty == qty_of[target]:
+                qty = o.remaining
+                while qty == o.remaining:
                     qty = rng.randint(1, 20)
-                qty_of[target] = qty
-                ops.append((RESIZE, target, user_of[target], side_of[target], 0, qty))
+                apply((RESIZE, target, user_of[target], side_of[target], 0, qty))
     return ops
+
+
+def _apply(eng: Engine, op: Op, ts: int) -> list[Event]:
+    """One stream operation through the engine (check, then apply)."""
+    kind, ref, user, is_buy, price, qty = op
+    u = f"u{user}"
+    if kind is LIMIT or kind is IOC:
+        cmd = PlaceOrder(
+            user=u,
+            instrument="BENCH",
+            side=Side.BUY if is_buy else Side.SELL,
+            type=OrderType.LIMIT,
+            qty=qty,
+            price=price,
+            tif=TimeInForce.IOC if kind is IOC else TimeInForce.GTC,
+        )
+        return eng.place(cmd, ref, ts) if eng.check_place(cmd) is None else []
+    if kind is CANCEL:
+        c = CancelOrder(user=u, order_id=ref)
+        return eng.cancel(c, ts) if eng.check_cancel(c) is None else []
+    if kind is MOVE:
+        m = ModifyOrder(user=u, order_id=ref, price=price)
+    else:
+        o = eng.order(ref)
+        done = 0 if o is None else o.filled + o.cancelled
+        m = ModifyOrder(user=u, order_id=ref, qty=done + qty)
+    return eng.modify(m, ts) if eng.check_modify(m) is None else []
 
 
 def bench_instrument() -> Instrument:

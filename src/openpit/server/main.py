@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +30,7 @@ from openpit.api.local import ADMIN_FILE, ensure_admin_key, ensure_jwt_secret, t
 from openpit.config import ConfigError, VenueConfig, load_config, load_demo_config
 from openpit.core.enums import Side
 from openpit.core.events import BookLevel, Event
-from openpit.durability import Durability
+from openpit.durability import Durability, RecoveryError
 from openpit.feeds.simulator import start_simulator
 from openpit.gateway import HUB, create_app, start_gateway
 from openpit.gateway.settings import GatewaySettings
@@ -189,11 +191,9 @@ def print_banner(
         "",
         "openpit is running" + (" with the market simulator" if simulator else ""),
         f"  data directory   {data_dir.resolve()}",
-        *(f"  {name:16} {url}" for name, url in urls.items()),
+        f"  health           {urls['health']}   metrics {urls['metrics']}",
         f"  demo API key     {key}",
         f"  demo API secret  {secret}",
-        "  press Ctrl-C to stop",
-        "",
     ]
     print("\n".join(lines), flush=True)
 
@@ -226,6 +226,7 @@ def print_welcome(base: str, key: str, secret: str, token: str, admin_file: Path
         "  asyncio.run(main())",
         "  PY",
         "",
+        "press Ctrl-C to stop",
     ]
     print("\n".join(lines), flush=True)
 
@@ -243,4 +244,17 @@ def serve(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         return await run_server(config, args, stop)
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        print(
+            f"openpit: port {args.port} on {args.host} is in use: stop the other server "
+            "or choose another port with --port",
+            file=sys.stderr,
+        )
+        return 2
+    except RecoveryError as exc:
+        print(f"openpit: {exc}", file=sys.stderr)
+        return 2

@@ -9,8 +9,7 @@ reuses it for engine + ledger.
 
 Both engines run the same stream: ours through ``check_*`` then the command
 (commands are built from the stream before timing, as the venue gets them already
-decoded; a resize is built in the loop because our ``qty`` is the new *total* and
-needs the order's filled quantity); bourse through ``place_order`` /
+decoded); bourse through ``place_order`` /
 ``modify_order`` / ``cancel_order`` with ``set_time`` before every call (it has no
 ioc: an ioc is a limit order cancelled right after if still active; it has no
 self-trade prevention: ours runs with ``stp = none``). Both must report the same
@@ -39,7 +38,9 @@ HALF_LEVELS = 750  # per side; ~1,000 orders occupy ~750 of the 1,500 prices
 LIMIT, IOC, CANCEL, MOVE, RESIZE = "limit", "ioc", "cancel", "move", "resize"
 
 # (kind, ref, user, is_buy, price, qty): ``ref`` names the order (its index in the
-# stream, used as our order id); cancel/move/resize refer to an earlier ref.
+# stream, used as our order id); cancel/move/resize refer to an earlier ref. A resize
+# carries both forms of the new quantity: ``price`` = new total (openpit's ModifyOrder
+# semantics, filled included) and ``qty`` = new open quantity (bourse's ``new_vol``).
 Op = tuple[str, int, int, bool, int, int]
 
 
@@ -111,7 +112,8 @@ def make_stream(seed: int, n: int) -> list[Op]:
                 qty = o.remaining
                 while qty == o.remaining:
                     qty = rng.randint(1, 20)
-                apply((RESIZE, target, user_of[target], side_of[target], 0, qty))
+                total = o.filled + o.cancelled + qty
+                apply((RESIZE, target, user_of[target], side_of[target], total, qty))
     return ops
 
 
@@ -136,9 +138,7 @@ def _apply(eng: Engine, op: Op, ts: int) -> list[Event]:
     if kind is MOVE:
         m = ModifyOrder(user=u, order_id=ref, price=price)
     else:
-        o = eng.order(ref)
-        done = 0 if o is None else o.filled + o.cancelled
-        m = ModifyOrder(user=u, order_id=ref, qty=done + qty)
+        m = ModifyOrder(user=u, order_id=ref, qty=price)  # the new total quantity
     return eng.modify(m, ts) if eng.check_modify(m) is None else []
 
 
@@ -185,45 +185,44 @@ def prepare_ours(ops: list[Op]) -> list[Prepared]:
         elif kind is MOVE:
             cmd = ModifyOrder(user=u, order_id=ref, price=price)
         else:
-            cmd = (u, qty)
+            cmd = ModifyOrder(user=u, order_id=ref, qty=price)  # new total quantity
         out.append((kind, ref, cmd))
     return out
 
 
 def run_ours(prepared: list[Prepared], timings: list[int] | None) -> tuple[Engine, int, int, float]:
+    """Run the stream; CPU seconds for the ops after the warm-up (per-op ns into timings)."""
     inst = bench_instrument()
     eng = Engine({inst.id: inst}, STPMode.NONE)
+    for ts, (_, ref, cmd) in enumerate(prepared[:WARMUP]):
+        eng.place(cmd, ref, ts)
+    ops = prepared[WARMUP:]
     trades = volume = 0
-    ts = 1
-    clock = time.perf_counter_ns
+    ts = WARMUP
     check_place, place = eng.check_place, eng.place
     check_cancel, cancel = eng.check_cancel, eng.cancel
     check_modify, modify = eng.check_modify, eng.modify
-    orders = eng.orders
+    clock = time.perf_counter_ns
+    timed = timings is not None
+    t0 = 0
     started = time.process_time()
-    for i, (kind, ref, cmd) in enumerate(prepared):
-        if i == WARMUP:
-            started = time.process_time()
-        t0 = clock() if timings is not None else 0
+    for kind, ref, cmd in ops:
+        if timed:
+            t0 = clock()
         ts += 1
-        if kind is LIMIT or kind is IOC:
-            events = place(cmd, ref, ts) if check_place(cmd) is None else []
+        if kind is MOVE or kind is RESIZE:
+            events = modify(cmd, ts) if check_modify(cmd) is None else []
         elif kind is CANCEL:
             events = cancel(cmd, ts) if check_cancel(cmd) is None else []
-        elif kind is MOVE:
-            events = modify(cmd, ts) if check_modify(cmd) is None else []
         else:
-            user, open_qty = cmd
-            o = orders.get(ref)
-            done = 0 if o is None else o.filled + o.cancelled
-            m = ModifyOrder(user=user, order_id=ref, qty=done + open_qty)
-            events = modify(m, ts) if check_modify(m) is None else []
-        if timings is not None and i >= WARMUP:
-            timings.append(clock() - t0)
-        for e in events:
-            if type(e) is Trade:
-                trades += 1
-                volume += e.qty
+            events = place(cmd, ref, ts) if check_place(cmd) is None else []
+        if timed:
+            timings.append(clock() - t0)  # type: ignore[union-attr]
+        if eng.trade_seq != trades:
+            trades = eng.trade_seq
+            for e in events:
+                if type(e) is Trade:
+                    volume += e.qty
     elapsed = time.process_time() - started
     return eng, trades, volume, elapsed
 
@@ -232,34 +231,41 @@ def run_ours(prepared: list[Prepared], timings: list[int] | None) -> tuple[Engin
 
 
 def run_bourse(ops: list[Op], timings: list[int] | None) -> tuple[int, int, float]:
+    """Same stream through bourse: CPU seconds after the warm-up (per-op ns into timings)."""
     import bourse
 
     book = bourse.core.OrderBook(0, True)
     ids: dict[int, int] = {}
-    clock = time.perf_counter_ns
     set_time = book.set_time
     place_order, cancel_order = book.place_order, book.cancel_order
     modify_order, order_status = book.modify_order, book.order_status
+    for t, (_, ref, user, is_buy, price, qty) in enumerate(ops[:WARMUP]):
+        set_time(t)
+        ids[ref] = place_order(is_buy, qty, user, price=price)
+    t = WARMUP
+    clock = time.perf_counter_ns
+    timed = timings is not None
+    t0 = 0
     started = time.process_time()
-    for i, (kind, ref, user, is_buy, price, qty) in enumerate(ops):
-        if i == WARMUP:
-            started = time.process_time()
-        t0 = clock() if timings is not None else 0
-        set_time(i + 1)
-        if kind is LIMIT:
+    for kind, ref, user, is_buy, price, qty in ops[WARMUP:]:
+        if timed:
+            t0 = clock()
+        t += 1
+        set_time(t)
+        if kind is MOVE:
+            modify_order(ids[ref], new_price=price)
+        elif kind is RESIZE:
+            modify_order(ids[ref], new_vol=qty)
+        elif kind is CANCEL:
+            cancel_order(ids[ref])
+        elif kind is LIMIT:
             ids[ref] = place_order(is_buy, qty, user, price=price)
-        elif kind is IOC:
+        else:  # ioc: bourse has none; a limit order cancelled at once if still active
             oid = place_order(is_buy, qty, user, price=price)
             if order_status(oid) == 1:
                 cancel_order(oid)
-        elif kind is CANCEL:
-            cancel_order(ids[ref])
-        elif kind is MOVE:
-            modify_order(ids[ref], new_price=price)
-        else:
-            modify_order(ids[ref], new_vol=qty)
-        if timings is not None and i >= WARMUP:
-            timings.append(clock() - t0)
+        if timed:
+            timings.append(clock() - t0)  # type: ignore[union-attr]
     elapsed = time.process_time() - started
     traded = book.get_trades()
     return len(traded), sum(tr[3] for tr in traded), elapsed

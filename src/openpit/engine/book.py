@@ -3,8 +3,8 @@
 Invariants:
 - A side keeps ``keys``, a sorted list of level keys with the best level last
   (key = price for bids, -price for asks), ``levels`` (price -> orders) and
-  ``sizes`` (price -> total remaining).
-  A level exists iff it holds at least one order; ``keys`` and ``levels`` agree.
+  ``sizes`` (price -> total remaining). ``keys`` and ``levels`` list the same
+  prices; a listed level may be empty (lazy deletion) except the best one.
 - A level's orders dict is in arrival order (FIFO): insertion appends, removal
   is O(1); ``sizes[price]`` is the sum of its orders' ``remaining``.
 - ``stops`` holds armed stop orders (pending stops and OCO stop legs) by order id.
@@ -14,23 +14,32 @@ Invariants:
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import insort
 
 from openpit.core.instrument import Instrument
 from openpit.engine.order import Order
 
+_COMPACT_MIN = 256  # levels listed before empty ones are purged
+
 
 class BookSide:
     """One side of a book. ``levels[price]`` is the FIFO dict of a level's orders and
-    ``sizes[price]`` its total remaining quantity (two flat dicts: no per-level object)."""
+    ``sizes[price]`` its total remaining quantity (two flat dicts: no per-level object).
 
-    __slots__ = ("is_buy", "keys", "levels", "sizes")
+    Empty levels are deleted lazily: a level that empties away from the best price
+    stays listed (empty dict, size 0) so that re-using the price costs no re-sort;
+    ``keys[-1]`` is always a non-empty level, and ``compact`` drops the empty ones
+    when they outnumber the live ones.
+    """
+
+    __slots__ = ("compact_at", "is_buy", "keys", "levels", "sizes")
 
     def __init__(self, is_buy: bool) -> None:
         self.is_buy = is_buy
         self.keys: list[int] = []
         self.levels: dict[int, dict[int, Order]] = {}
         self.sizes: dict[int, int] = {}
+        self.compact_at = _COMPACT_MIN
 
     def best(self) -> int | None:
         keys = self.keys
@@ -44,43 +53,79 @@ class BookSide:
         price = o.limit
         od = self.levels.get(price)
         if od is None:
-            self.levels[price] = {o.order_id: o}
-            self.sizes[price] = o.remaining
-            insort(self.keys, price if self.is_buy else -price)
+            self.new_level(price, o)
         else:
             od[o.order_id] = o
             self.sizes[price] += o.remaining
+
+    def new_level(self, price: int, o: Order) -> None:
+        self.levels[price] = {o.order_id: o}
+        self.sizes[price] = o.remaining
+        keys = self.keys
+        insort(keys, price if self.is_buy else -price)
+        if len(keys) > self.compact_at:
+            self.compact()
 
     def remove(self, o: Order) -> None:
         price = o.limit
         od = self.levels[price]
         del od[o.order_id]
-        if od:
-            self.sizes[price] -= o.remaining
-        else:
-            self.drop_level(price)
+        self.sizes[price] -= o.remaining
+        if not od:
+            self.emptied(price)
 
-    def drop_level(self, price: int) -> None:
-        del self.levels[price]
-        del self.sizes[price]
+    def emptied(self, price: int) -> None:
+        """Level ``price`` has no order left: delete it now only if it is the best."""
+        if self.keys[-1] == (price if self.is_buy else -price):
+            self.trim()
+
+    def trim(self) -> None:
+        """Delete empty levels at the best end, so that ``keys[-1]`` is live."""
         keys = self.keys
-        del keys[bisect_left(keys, price if self.is_buy else -price)]
+        levels = self.levels
+        sizes = self.sizes
+        sign = 1 if self.is_buy else -1
+        while keys:
+            price = keys[-1] * sign
+            if levels[price]:
+                return
+            keys.pop()
+            del levels[price]
+            del sizes[price]
+
+    def compact(self) -> None:
+        """Delete every empty level (amortised: runs when the list doubled)."""
+        sign = 1 if self.is_buy else -1
+        levels = self.levels
+        live = []
+        for k in self.keys:
+            if levels[k * sign]:
+                live.append(k)
+            else:
+                del levels[k * sign]
+                del self.sizes[k * sign]
+        self.keys[:] = live  # in place: callers may hold the list
+        self.compact_at = max(_COMPACT_MIN, 2 * len(live))
 
     def prices(self) -> list[int]:
-        """Level prices, best first."""
-        if self.is_buy:
-            return self.keys[::-1]
-        return [-k for k in reversed(self.keys)]
+        """Prices of the non-empty levels, best first."""
+        sign = 1 if self.is_buy else -1
+        levels = self.levels
+        return [k * sign for k in reversed(self.keys) if levels[k * sign]]
 
     def depth(self, levels: int) -> list[tuple[int, int]]:
         out: list[tuple[int, int]] = []
-        keys = self.keys
-        n = len(keys)
+        if levels <= 0:
+            return out
         sign = 1 if self.is_buy else -1
         sizes = self.sizes
-        for i in range(n - 1, max(-1, n - 1 - levels), -1):
-            price = keys[i] * sign
-            out.append((price, sizes[price]))
+        for k in reversed(self.keys):
+            price = k * sign
+            size = sizes[price]
+            if size:
+                out.append((price, size))
+                if len(out) == levels:
+                    break
         return out
 
 

@@ -20,9 +20,11 @@ import heapq
 from collections.abc import Iterator, Mapping
 from operator import attrgetter
 
+import msgspec
+
 from openpit.core.commands import CancelOrder, ModifyOrder, PlaceOrder
 from openpit.core.enums import OrderStatus, OrderType, Reason, STPMode, TimeInForce
-from openpit.core.events import Event
+from openpit.core.events import BookLevel, Event
 from openpit.core.instrument import Instrument
 from openpit.engine import validate
 from openpit.engine.matching import execute
@@ -36,8 +38,12 @@ _MARKET = OrderType.MARKET
 _OCO = OrderType.OCO
 _DAY = TimeInForce.DAY
 _PENDING = OrderStatus.PENDING
+_CANCELLED = OrderStatus.CANCELLED
+_GTC = TimeInForce.GTC
 _OK = Reason.OK
 _by_id = attrgetter("order_id")
+_UNKNOWN_ORDER = validate.UNKNOWN_ORDER
+_replace = msgspec.structs.replace
 
 
 class Engine(State):
@@ -95,7 +101,24 @@ class Engine(State):
         return validate.check_cancel(self, cmd)
 
     def check_modify(self, cmd: ModifyOrder) -> tuple[Reason, str] | None:
-        return validate.check_modify(self, cmd)
+        oid = cmd.order_id
+        if oid is None:
+            return validate.check_modify(self, cmd)
+        o = self.orders.get(oid)
+        if o is None or o.user != cmd.user:
+            return _UNKNOWN_ORDER
+        if cmd.client_order_id is not None or o.pending or o.oco_stop or o.post_only:
+            return validate.check_modify(self, cmd)
+        # fast path: a plain resting order, new price or new quantity (not both)
+        if cmd.stop_price is None:
+            price = cmd.price
+            qty = cmd.qty
+            if qty is None:
+                if price is not None and price > 0:
+                    return None
+            elif price is None and qty > o.filled + o.cancelled:
+                return None
+        return validate.check_modify_order(self, o, cmd)
 
     def price_cap(self, cmd: PlaceOrder) -> int:
         """Worst price the order could ever trade at (see docs/engine.md)."""
@@ -139,6 +162,26 @@ class Engine(State):
             heapq.heappush(self.expiries, (o.expires_at, order_id))
         events = self.events
         if t is _LIMIT:
+            price = o.limit
+            is_buy = o.is_buy
+            opp = (book.asks if is_buy else book.bids).keys
+            if (o.tif is _GTC or o.tif is _DAY) and (
+                not opp or ((-opp[-1] > price) if is_buy else (opp[-1] < price))
+            ):
+                # fast path: rests without taking; no trade, so no trigger either
+                side = book.bids if is_buy else book.asks
+                rem = o.remaining
+                dest = side.levels.get(price)
+                if dest is None:
+                    side.new_level(price, o)
+                    size = rem
+                else:
+                    dest[order_id] = o
+                    side.sizes[price] = size = side.sizes[price] + rem
+                return [
+                    o.update(),
+                    BookLevel(instrument=o.instrument, side=o.side, price=price, qty=size),
+                ]
             events.append(o.update())
             execute(self, book, o, ts)
         elif t is _MARKET:
@@ -173,8 +216,27 @@ class Engine(State):
     ) -> list[Event]:
         o = self.find(cmd.user, cmd.order_id, cmd.client_order_id)
         assert o is not None, "cancel without check_cancel"
-        self._end(o, OrderStatus.CANCELLED, reason, ts)
-        return self.flush()
+        if o.pending or o.oco_stop:
+            self._end(o, OrderStatus.CANCELLED, reason, ts)
+            return self.flush()
+        # fast path: a resting order leaves its level
+        book = self.books[o.instrument]
+        price = o.limit
+        side = book.bids if o.is_buy else book.asks
+        od = side.levels[price]
+        del od[o.order_id]
+        rem = o.remaining
+        side.sizes[price] = size = side.sizes[price] - rem
+        if not od:
+            side.emptied(price)
+        o.cancelled += rem
+        o.remaining = 0
+        o.status = _CANCELLED
+        self.remove_live(o)
+        return [
+            o.update(reason),
+            BookLevel(instrument=o.instrument, side=o.side, price=price, qty=size),
+        ]
 
     def cancel_all(self, user: str, instrument: str | None, ts: int) -> list[Event]:
         for o in self.open_orders(user, instrument):
@@ -217,37 +279,61 @@ class Engine(State):
         price = old if cmd.price is None else cmd.price
         qty = cmd.qty
         delta = 0 if qty is None else qty - o.qty
-        touched = book.touched
-        if not touched:
-            self.dirty.append(book)
         if price == old and delta <= 0:  # same price, not larger: keeps its place
-            if delta:
-                o.qty += delta
-                o.remaining += delta
-                side.sizes[price] += delta
-                touched[price if is_buy else -price] = None
-            self.events.append(o.update())
-            return self.flush()
+            if not delta:
+                return [o.update()]
+            o.qty += delta
+            o.remaining += delta
+            side.sizes[price] = size = side.sizes[price] + delta
+            return [
+                o.update(),
+                BookLevel(instrument=o.instrument, side=o.side, price=price, qty=size),
+            ]
         # loses priority: leave the old level, then re-enter as if new
         od = side.levels[old]
         del od[o.order_id]
-        if od:
-            side.sizes[old] -= o.remaining
-        else:
-            side.drop_level(old)
-        touched[old if is_buy else -old] = None
+        rem = o.remaining
+        side.sizes[old] = old_size = side.sizes[old] - rem
+        if not od:
+            side.emptied(old)
+        rem += delta
+        o.remaining = rem
         o.qty += delta
-        o.remaining += delta
         o.price = o.limit = price
-        self.events.append(o.update())
+        update = _replace(
+            o.proto,
+            status=o.status,
+            price=price,
+            stop_price=o.stop_price,
+            qty=o.qty,
+            filled=o.filled,
+            remaining=rem,
+            cancelled=o.cancelled,
+            filled_value=o.filled_value,
+        )
         keys = (book.asks if is_buy else book.bids).keys
         if keys and ((-keys[-1] <= price) if is_buy else (keys[-1] >= price)):
+            self.events.append(update)
+            self.touch(book, is_buy, old)
             execute(self, book, o, ts)
             run_triggers(self, book, ts)
+            return self.flush()
+        dest = side.levels.get(price)
+        if dest is None:
+            side.new_level(price, o)
+            size = rem
         else:
-            side.add(o)
-            touched[price if is_buy else -price] = None
-        return self.flush()
+            dest[o.order_id] = o
+            side.sizes[price] = size = side.sizes[price] + rem
+        iid = o.instrument
+        side_name = o.side
+        if price == old:  # quantity up: back of the same level
+            return [update, BookLevel(instrument=iid, side=side_name, price=price, qty=size)]
+        return [
+            update,
+            BookLevel(instrument=iid, side=side_name, price=old, qty=old_size),
+            BookLevel(instrument=iid, side=side_name, price=price, qty=size),
+        ]
 
     def _modify_stop(self, o: Order, cmd: ModifyOrder, ts: int) -> list[Event]:
         """Modify a pending stop or an OCO whose stop leg is armed."""

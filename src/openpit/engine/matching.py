@@ -122,7 +122,8 @@ def match(st: State, book: Book, taker: Order, opp: BookSide, ts: int) -> bool:
         if (price > limit) if is_buy else (price < limit):
             break
         od = levels[price]
-        touched[key] = None
+        if od:
+            touched[key] = None
         while od:
             maker = next(iter(od.values()))
             if stp_on and maker.user == user:
@@ -212,6 +213,8 @@ def match(st: State, book: Book, taker: Order, opp: BookSide, ts: int) -> bool:
             keys.pop()
         if killed or not taker.remaining:
             break
+    if keys and not levels[keys[-1] * sign]:
+        opp.trim()
     if last:
         book.last = last
         book.trade_hi = hi

@@ -184,7 +184,7 @@ def check_cancel(st: State, cmd: CancelOrder) -> Rejection:
     if cmd.order_id is None and cmd.client_order_id is None:
         return Reason.INVALID_PARAMETER, "cancel needs order_id or client_order_id"
     if st.find(cmd.user, cmd.order_id, cmd.client_order_id) is None:
-        return Reason.UNKNOWN_ORDER, "unknown order"
+        return UNKNOWN_ORDER
     return None
 
 
@@ -193,7 +193,15 @@ def check_modify(st: State, cmd: ModifyOrder) -> Rejection:
         return Reason.INVALID_PARAMETER, "modify needs order_id or client_order_id"
     o = st.find(cmd.user, cmd.order_id, cmd.client_order_id)
     if o is None:
-        return Reason.UNKNOWN_ORDER, "unknown order"
+        return UNKNOWN_ORDER
+    return check_modify_order(st, o, cmd)
+
+
+UNKNOWN_ORDER = (Reason.UNKNOWN_ORDER, "unknown order")
+
+
+def check_modify_order(st: State, o: Order, cmd: ModifyOrder) -> Rejection:
+    """``check_modify`` once the live order ``o`` of the user is found."""
     qty, price, stop = cmd.qty, cmd.price, cmd.stop_price
     if qty is None and price is None and stop is None:
         return Reason.INVALID_PARAMETER, "nothing to modify: give qty, price or stop_price"

@@ -136,3 +136,16 @@ def test_check_messages_are_human_readable() -> None:
             v.place(**args)
         except Exception as exc:  # Rejected
             assert len(str(exc)) > 10
+
+
+def test_check_place_plain_string_enums_normalised() -> None:
+    from openpit.core.commands import PlaceOrder
+
+    v = Venue()
+    cmd = PlaceOrder(user="u", instrument="X", side="sell", type="limit", qty=1, price=5)  # type: ignore[arg-type]
+    assert v.engine.check_place(cmd) is None
+    ev = v.engine.place(cmd, 1, 1)
+    assert v.engine.best_ask("X") == 5 and len(ev) == 2
+    bad = PlaceOrder(user="u", instrument="X", side="up", type="limit", qty=1, price=5)  # type: ignore[arg-type]
+    rej = v.engine.check_place(bad)
+    assert rej is not None and rej[0] is R.INVALID_PARAMETER

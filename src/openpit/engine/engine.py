@@ -38,6 +38,7 @@ _MARKET = OrderType.MARKET
 _OCO = OrderType.OCO
 _DAY = TimeInForce.DAY
 _PENDING = OrderStatus.PENDING
+_NEW = OrderStatus.NEW
 _CANCELLED = OrderStatus.CANCELLED
 _GTC = TimeInForce.GTC
 _OK = Reason.OK
@@ -300,17 +301,20 @@ class Engine(State):
         o.remaining = rem
         o.qty += delta
         o.price = o.limit = price
-        update = _replace(
-            o.proto,
-            status=o.status,
-            price=price,
-            stop_price=o.stop_price,
-            qty=o.qty,
-            filled=o.filled,
-            remaining=rem,
-            cancelled=o.cancelled,
-            filled_value=o.filled_value,
-        )
+        if o.status is _NEW and not o.filled and not o.cancelled and o.stop_price is None:
+            update = _replace(o.proto, price=price, qty=o.qty, remaining=rem)
+        else:
+            update = _replace(
+                o.proto,
+                status=o.status,
+                price=price,
+                stop_price=o.stop_price,
+                qty=o.qty,
+                filled=o.filled,
+                remaining=rem,
+                cancelled=o.cancelled,
+                filled_value=o.filled_value,
+            )
         keys = (book.asks if is_buy else book.bids).keys
         if keys and ((-keys[-1] <= price) if is_buy else (keys[-1] >= price)):
             self.events.append(update)

@@ -159,6 +159,14 @@ class Order:
 
     def update(self, reason: Reason = _OK) -> OrderUpdate:
         """The order's full state as a new event (``ts`` left for the sequencer)."""
+        if (
+            reason is _OK
+            and self.status is _NEW
+            and not self.filled
+            and not self.cancelled
+            and self.stop_price is None
+        ):  # the prototype already holds these defaults
+            return _replace(self.proto, price=self.price, qty=self.qty, remaining=self.remaining)
         return _replace(
             self.proto,
             status=self.status,

@@ -13,7 +13,7 @@ Invariants:
 from __future__ import annotations
 
 from openpit.core.commands import CancelOrder, ModifyOrder, PlaceOrder
-from openpit.core.enums import OrderType, Reason, TimeInForce
+from openpit.core.enums import OrderType, Reason, Side, STPMode, TimeInForce
 from openpit.core.instrument import PPM
 from openpit.engine.order import Order
 from openpit.engine.pricing import band_cap, trailing_stop
@@ -43,7 +43,29 @@ def _field(name: str, value: int | None, needed: bool, t: OrderType) -> Rejectio
     return None
 
 
+def _normalise(cmd: PlaceOrder) -> Rejection:
+    """Turn plain-string enum fields (a hand-built command) into enum members, in place."""
+    try:
+        cmd.side = Side(cmd.side)
+        cmd.type = OrderType(cmd.type)
+        cmd.tif = TimeInForce(cmd.tif)
+        if cmd.stp is not None:
+            cmd.stp = STPMode(cmd.stp)
+    except ValueError as exc:
+        return Reason.INVALID_PARAMETER, str(exc)
+    return None
+
+
 def check_place(st: State, cmd: PlaceOrder) -> Rejection:
+    if (
+        cmd.side.__class__ is not Side
+        or cmd.type.__class__ is not OrderType
+        or cmd.tif.__class__ is not TimeInForce
+        or (cmd.stp is not None and cmd.stp.__class__ is not STPMode)
+    ):
+        bad = _normalise(cmd)
+        if bad is not None:
+            return bad
     book = st.books.get(cmd.instrument)
     if book is None:
         return Reason.UNKNOWN_INSTRUMENT, f"unknown instrument {cmd.instrument!r}"

@@ -287,7 +287,7 @@ class Api:
         return s.Status(
             status="ok" if hub.accepting else "shutting_down",
             server_time=self.now(),
-            sequence=venue.seq,
+            sequence=self.service.published_seq,
             connections=len(hub.connections),
             dialects=sorted(hub.dialects),
             venues=[

@@ -51,6 +51,7 @@ class VenueService:
         self._pending: list[tuple[CommandResult, asyncio.Future[CommandResult]]] = []
         self._flush_scheduled = False
         self._commit_lock = asyncio.Lock()  # FIFO: batches publish in sequence order
+        self.published_seq = venue.seq  # the last seq clients may have heard of (durable)
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -105,5 +106,6 @@ class VenueService:
                     future.set_result(result)
 
     def _publish(self, result: CommandResult) -> None:
+        self.published_seq = result.seq
         for listener in list(self._listeners):
             listener(result)

@@ -1,196 +1,185 @@
-"""Market-data derivation throughput for one busy instrument.
+"""Market-data derivation throughput for one busy instrument, against the engine.
 
-Stream: a seeded random walk of a BTCUSDT book with ~750 levels (~375 per side).
-Each *command* yields a small batch, as the engine would emit it: a maker placing or
-cancelling (one ``BookLevel``) or a taker sweeping 1-3 top levels (one ``Trade`` and
-one ``BookLevel`` per level). Event time advances 1 ms per command.
+The requirement: events/s through market-data derivation for a busy instrument, and
+the cost per extra depth view, as a ratio to the *engine's own event rate in the same
+run*; derivation must not be the bottleneck (ratio >= 1.0).
 
-Measured:
-- ``derive_1_view``: events/s through ``MarketData.apply`` with one depth view (10);
-- the same with views 10+25 and 10+25+50, giving the cost per extra view;
-- ``baseline_event_creation``: a tight loop that only *creates* the same event
-  objects (stand-in for the engine's own event rate until the engine bench exists).
-``ratio = derive_1_view events/s ÷ baseline events/s``; the goal is ratio >= 1.0.
+Stream: ``bench.engine.make_stream(SEED, COMMANDS)``, the engine benchmark's seeded
+command stream for one instrument (a warm-up of 1,000 resting orders, then a mix of
+gtc/ioc limits, cancels and modifies from 1,000 users over ~750 price levels). It is
+driven through the real ``openpit.engine.Engine``; every command's result (its list
+of events: ``OrderUpdate``, ``Trade``, ``BookLevel``) is one batch.
+
+Measured, in interleaved rounds (median per measurement; CPU time of this process):
+- ``engine``: the post-warm-up commands through ``check_*`` + the engine command,
+  as ``bench/engine.py`` runs them; ``engine events/s = events ÷ engine time``;
+- ``derive``: the same events through ``MarketData.apply``, one ``apply`` per
+  non-empty command result (as the gateway does), with views 10, 10+25 and
+  10+25+50 (delta subscribers) registered before the warm-up;
+  ``derive events/s = events ÷ apply time``.
+``ratio = derive events/s (one view) ÷ engine events/s``; ``passed = ratio >= 1.0``.
+The ratios with the extra views and the cost of each extra view (µs per command
+and per event) are reported alongside.
 """
 
 from __future__ import annotations
 
 import gc
-import random
+import itertools
+import statistics
 import time
+from dataclasses import replace
 from typing import Any
 
-from openpit.config.loader import load_demo_config
-from openpit.core.enums import Side
-from openpit.core.events import BookLevel, Event, Trade
+from bench.engine import (
+    CANCEL,
+    IOC,
+    LIMIT,
+    WARMUP,
+    Prepared,
+    bench_instrument,
+    make_stream,
+    prepare_ours,
+)
+from openpit.config.loader import VenueConfig, load_demo_config
+from openpit.core.commands import ModifyOrder
+from openpit.core.enums import STPMode
+from openpit.core.events import BookLevel, Event, OrderUpdate, Trade
+from openpit.engine import Engine
 from openpit.marketdata import MarketData
 
-SEED = 20240601
-COMMANDS = 60_000
-LEVELS_PER_SIDE = 375
-REPEAT = 3
-
-Raw = tuple[Any, ...]  # ("L", side, price, qty, ts) | ("T", id, price, qty, taker_side, ts)
+SEED = 7
+COMMANDS = 100_000
+ROUNDS = 5
+VIEWS: tuple[tuple[int, ...], ...] = ((10,), (10, 25), (10, 25, 50))
 
 
-def generate(seed: int = SEED, commands: int = COMMANDS) -> list[list[Raw]]:
-    rng = random.Random(seed)
-    mid = 4_000_000  # 40000.00
-    bids: dict[int, int] = {}
-    asks: dict[int, int] = {}
-    out: list[list[Raw]] = []
-    for i in range(LEVELS_PER_SIDE):
-        bids[mid - 1 - i] = rng.randint(1, 50_000)
-        asks[mid + 1 + i] = rng.randint(1, 50_000)
-    first = [("L", Side.BUY, p, q, 0) for p, q in bids.items()]
-    first += [("L", Side.SELL, p, q, 0) for p, q in asks.items()]
-    out.append(first)
-    trade_id = 0
-    ts = 1_717_200_000_000
-    for _ in range(commands):
+def _engine(prepared: list[Prepared], out: list[list[Event]] | None) -> float:
+    """Run the stream through a fresh engine; CPU seconds for the post-warm-up part.
+
+    With ``out``, every command's event list is appended to it (not timed: this
+    run is only for capture).
+    """
+    inst = bench_instrument()
+    eng = Engine({inst.id: inst}, STPMode.NONE)
+    check_place, place = eng.check_place, eng.place
+    check_cancel, cancel = eng.check_cancel, eng.cancel
+    check_modify, modify = eng.check_modify, eng.modify
+    orders = eng.orders
+    ts = 1
+    events: list[Event]
+    started = time.process_time()
+    for i, (kind, ref, cmd) in enumerate(prepared):
+        if i == WARMUP:
+            started = time.process_time()
         ts += 1
-        r = rng.random()
-        batch: list[Raw] = []
-        if r < 0.12 and bids and asks:  # taker sweep
-            side = Side.BUY if rng.random() < 0.5 else Side.SELL
-            book = asks if side is Side.BUY else bids
-            prices = sorted(book, reverse=side is Side.SELL)[: rng.randint(1, 3)]
-            for p in prices:
-                take = min(book[p], rng.randint(1, 60_000))
-                trade_id += 1
-                batch.append(("T", trade_id, p, take, side, ts))
-                left = book[p] - take
-                if left:
-                    book[p] = left
-                else:
-                    del book[p]
-                batch.append(("L", side.opposite, p, left, ts))
-        else:
-            side = Side.BUY if rng.random() < 0.5 else Side.SELL
-            book = bids if side is Side.BUY else asks
-            other = asks if side is Side.BUY else bids
-            best = (max(book) if side is Side.BUY else min(book)) if book else mid
-            opp = (min(other) if side is Side.BUY else max(other)) if other else None
-            off = int(rng.expovariate(1 / 12))
-            p = best - off if side is Side.BUY else best + off
-            if rng.random() < 0.15:  # improve inside the spread
-                p = best + 1 if side is Side.BUY else best - 1
-            if opp is not None and (p >= opp if side is Side.BUY else p <= opp):
-                p = best
-            if r < 0.62:  # maker add
-                book[p] = book.get(p, 0) + rng.randint(1, 50_000)
-                batch.append(("L", side, p, book[p], ts))
-                if len(book) > LEVELS_PER_SIDE:  # far levels expire
-                    far = min(book) if side is Side.BUY else max(book)
-                    del book[far]
-                    batch.append(("L", side, far, 0, ts))
-            elif p in book:  # cancel (partial or full)
-                left = book[p] - min(book[p], rng.randint(1, 60_000))
-                if left:
-                    book[p] = left
-                else:
-                    del book[p]
-                batch.append(("L", side, p, left, ts))
-            else:
-                book[p] = rng.randint(1, 50_000)
-                batch.append(("L", side, p, book[p], ts))
-        out.append(batch)
-    return out
+        if kind is LIMIT or kind is IOC:
+            events = place(cmd, ref, ts) if check_place(cmd) is None else []
+        elif kind is CANCEL:
+            events = cancel(cmd, ts) if check_cancel(cmd) is None else []
+        elif type(cmd) is ModifyOrder:  # a move, or a resize prepared with its new total
+            events = modify(cmd, ts) if check_modify(cmd) is None else []
+        else:  # a resize prepared as (user, new open qty): the total needs the order
+            user, open_qty = cmd
+            o = orders.get(ref)
+            done = 0 if o is None else o.filled + o.cancelled
+            m = ModifyOrder(user=user, order_id=ref, qty=done + open_qty)
+            events = modify(m, ts) if check_modify(m) is None else []
+        if out is not None:
+            out.append(events)
+    return time.process_time() - started
 
 
-def build(raw: list[list[Raw]]) -> list[list[Event]]:
-    """The baseline's work: create every event object of the stream."""
-    out: list[list[Event]] = []
-    for batch in raw:
-        evs: list[Event] = []
-        for r in batch:
-            if r[0] == "L":
-                evs.append(
-                    BookLevel(instrument="BTCUSDT", side=r[1], price=r[2], qty=r[3], ts=r[4])
-                )
-            else:
-                evs.append(
-                    Trade(
-                        instrument="BTCUSDT",
-                        trade_id=r[1],
-                        price=r[2],
-                        qty=r[3],
-                        taker_side=r[4],
-                        maker_order_id=1,
-                        taker_order_id=2,
-                        maker_user="maker",
-                        taker_user="taker",
-                        ts=r[5],
-                    )
-                )
-        out.append(evs)
-    return out
+def _config() -> VenueConfig:
+    inst = bench_instrument()
+    return replace(load_demo_config(), instruments={inst.id: inst})
 
 
-def _best(fn: Any) -> float:
-    best = float("inf")
-    for _ in range(REPEAT):
+def _derive(
+    config: VenueConfig, warm: list[list[Event]], timed: list[list[Event]], depths: tuple[int, ...]
+) -> float:
+    """CPU seconds of ``apply`` over ``timed`` (one call per command result)."""
+    md = MarketData(config)
+    for d in depths:
+        md.subscribe_depth("BENCH", d)
+    apply = md.apply
+    for b in warm:
+        apply(b)
+    gc.collect()
+    t0 = time.process_time()
+    for b in timed:
+        apply(b)
+    return time.process_time() - t0
+
+
+def main(n: int = COMMANDS, seed: int = SEED, rounds: int = ROUNDS) -> dict[str, Any]:
+    ops = make_stream(seed, n)
+    prepared = prepare_ours(ops)
+    captured: list[list[Event]] = []
+    _engine(prepared, captured)
+    warm = [b for b in captured[:WARMUP] if b]
+    timed = [b for b in captured[WARMUP:] if b]
+    n_events = sum(len(b) for b in timed)
+    kinds = {"trade": 0, "level": 0, "order": 0, "other": 0}
+    for b in timed:
+        for e in b:
+            t = type(e)
+            kinds[
+                "trade"
+                if t is Trade
+                else "level"
+                if t is BookLevel
+                else "order"
+                if t is OrderUpdate
+                else "other"
+            ] += 1
+    config = _config()
+
+    engine_s: list[float] = []
+    derive_s: dict[tuple[int, ...], list[float]] = {v: [] for v in VIEWS}
+    for r in range(rounds):
+        order = VIEWS if r % 2 == 0 else VIEWS[::-1]
         gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        engine_s.append(_engine(prepared, None))
+        for views in order:
+            derive_s[views].append(_derive(config, warm, timed, views))
 
-
-def _derive(batches: list[list[Event]], depths: tuple[int, ...]) -> float:
-    config = load_demo_config()
-
-    def setup_only() -> MarketData:
-        md = MarketData(config)
-        for d in depths:
-            md.subscribe_depth("BTCUSDT", d)
-        md.apply(batches[0])
-        return md
-
-    best = float("inf")
-    for _ in range(REPEAT):
-        md = setup_only()
-        apply = md.apply
-        gc.collect()
-        t0 = time.perf_counter()
-        for b in batches[1:]:
-            apply(b)
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def main() -> dict[str, Any]:
-    raw = generate()
-    batches = build(raw)
-    n_events = sum(len(b) for b in batches[1:])
-    n_trades = sum(1 for b in batches[1:] for e in b if isinstance(e, Trade))
-    baseline_s = _best(lambda: build(raw[1:]))
-    per_depths: dict[str, float] = {}
-    for depths in ((10,), (10, 25), (10, 25, 50)):
-        per_depths["+".join(map(str, depths))] = _derive(batches, depths)
-    base_eps = n_events / baseline_s
-    t1 = per_depths["10"]
-    derive_eps = n_events / t1
-    extra_25_us = (per_depths["10+25"] - t1) / len(batches[1:]) * 1e6
-    extra_50_us = (per_depths["10+25+50"] - per_depths["10+25"]) / len(batches[1:]) * 1e6
-    ratio = derive_eps / base_eps
+    eng = statistics.median(engine_s)
+    med = {v: statistics.median(s) for v, s in derive_s.items()}
+    engine_eps = n_events / eng
+    t1 = med[VIEWS[0]]
+    per_cmd = len(timed)
+    ratios = {"+".join(map(str, v)): round(n_events / t / engine_eps, 3) for v, t in med.items()}
+    extra: dict[str, dict[str, float]] = {}
+    for prev, cur in itertools.pairwise(VIEWS):
+        dt = med[cur] - med[prev]
+        extra[str(cur[-1])] = {
+            "us_per_command": round(dt / per_cmd * 1e6, 3),
+            "us_per_event": round(dt / n_events * 1e6, 4),
+        }
+    ratio = (n_events / t1) / engine_eps
     return {
         "stream": {
-            "commands": len(batches) - 1,
+            "source": "bench.engine.make_stream",
+            "seed": seed,
+            "commands": n,
+            "warmup_commands": WARMUP,
+            "command_results_applied": per_cmd,
             "events": n_events,
-            "trades": n_trades,
-            "levels_per_side": LEVELS_PER_SIDE,
-            "seed": SEED,
+            "events_by_kind": kinds,
         },
-        "baseline_event_creation_events_per_s": round(base_eps),
-        "derive_events_per_s": {k: round(n_events / v) for k, v in per_depths.items()},
+        "rounds": rounds,
+        "timer": "process_time, median of interleaved rounds",
+        "engine_s": round(eng, 4),
+        "engine_events_per_s": round(engine_eps),
+        "derive_s": {"+".join(map(str, v)): round(t, 4) for v, t in med.items()},
+        "derive_events_per_s": {"+".join(map(str, v)): round(n_events / t) for v, t in med.items()},
         "derive_1_view_us_per_event": round(t1 / n_events * 1e6, 3),
-        "extra_view_25_us_per_command": round(extra_25_us, 3),
-        "extra_view_50_us_per_command": round(extra_50_us, 3),
+        "derive_1_view_us_per_command": round(t1 / per_cmd * 1e6, 3),
+        "extra_view_cost": extra,
+        "ratio_by_views": ratios,
         "ratio": round(ratio, 3),
         "passed": ratio >= 1.0,
-        "note": "baseline = creating the same event objects in a tight loop "
-        "(stand-in for the engine's event rate until an engine bench exists)",
     }
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openpit.core.enums import Side
 from openpit.marketdata.book import BookDelta, L2Book, checksum_text
-from tests.marketdata._helpers import BTC, reference_checksum, top
+from tests.marketdata._helpers import BTC, level, reference_checksum, top
 
 DEPTHS = (1, 3, 10, 25)
 
@@ -28,9 +29,19 @@ def _apply(client: dict[str, dict[int, int]], delta: BookDelta) -> None:
                 client[key].pop(price, None)
 
 
+def _publish(book: L2Book, batch: list[tuple[Side, int, int]], batched: bool) -> bool:
+    """One batch through ``set_level`` + ``commit`` or through ``apply_levels``."""
+    if batched:
+        return book.apply_levels([level(side, p, q) for side, p, q in batch], ts=1)
+    for side, price, qty in batch:
+        book.set_level(side, price, qty)
+    return book.commit(ts=1)
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["set_level", "apply_levels"])
 @settings(max_examples=150, deadline=None)
-@given(batches)
-def test_depth_views_snapshot_plus_deltas_reproduce_next_snapshot(batch_list):
+@given(batch_list=batches)
+def test_depth_views_snapshot_plus_deltas_reproduce_next_snapshot(batched, batch_list):
     book = L2Book(BTC)
     book.full_deltas = True
     for d in DEPTHS:
@@ -43,14 +54,31 @@ def test_depth_views_snapshot_plus_deltas_reproduce_next_snapshot(batch_list):
         seqs[d] = snap.sequence
     truth: dict[Side, dict[int, int]] = {Side.BUY: {}, Side.SELL: {}}
     for batch in batch_list:
+        before = {side: dict(levels) for side, levels in truth.items()}
+        best_before = (book.best_bid(), book.best_ask())
+        seq_before = book.sequence
         for side, price, qty in batch:
-            book.set_level(side, price, qty)
             if qty:
                 truth[side][price] = qty
             else:
                 truth[side].pop(price, None)
-        book.commit(ts=1)
+        changed = _publish(book, batch, batched)
         full = book.delta
+        # the full-depth delta is exactly the net change of the batch
+        want = {
+            side: sorted(
+                (p, truth[side].get(p, 0))
+                for p in set(before[side]) | set(truth[side])
+                if before[side].get(p, 0) != truth[side].get(p, 0)
+            )
+            for side in truth
+        }
+        assert changed == bool(want[Side.BUY] or want[Side.SELL])
+        assert book.sequence == seq_before + changed
+        if changed:
+            assert full is not None
+            assert full.bids == want[Side.BUY][::-1] and full.asks == want[Side.SELL]
+            assert book.top_changed == (best_before != (book.best_bid(), book.best_ask()))
         deltas = {0: full} | {d: book.views[d].deltas for d in DEPTHS} if full else {}
         for d, delta in deltas.items():
             if delta is None:

@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import zlib
 from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable
 from decimal import Decimal
 
 import msgspec
 
 from openpit.core.enums import Side
+from openpit.core.events import BookLevel
 from openpit.core.instrument import Instrument
 
 CHECKSUM_DEPTH = 10
@@ -72,23 +74,22 @@ class BookDelta(msgspec.Struct, frozen=True, kw_only=True):
 class _Side:
     """One side of the book. ``keys`` sorted ascending = best first; ``qty`` by key."""
 
-    __slots__ = ("frag", "keys", "qty", "sign")
+    __slots__ = ("keys", "qty", "sign")
 
     def __init__(self, sign: int) -> None:
         self.sign = sign
         self.keys: list[int] = []
         self.qty: dict[int, int] = {}
-        self.frag: dict[int, str] = {}  # key -> the level's checksum text (kept by L2Book)
 
     def top(self, n: int) -> list[Level]:
         s, q = self.sign, self.qty
         return [(s * k, q[k]) for k in self.keys[:n]]
 
-    def __getstate__(self) -> tuple[int, list[int], dict[int, int], dict[int, str]]:
-        return (self.sign, self.keys, self.qty, self.frag)
+    def __getstate__(self) -> tuple[int, list[int], dict[int, int]]:
+        return (self.sign, self.keys, self.qty)
 
-    def __setstate__(self, state: tuple[int, list[int], dict[int, int], dict[int, str]]) -> None:
-        self.sign, self.keys, self.qty, self.frag = state
+    def __setstate__(self, state: tuple[int, list[int], dict[int, int]]) -> None:
+        self.sign, self.keys, self.qty = state
 
 
 class _Checksummer:
@@ -123,6 +124,15 @@ def checksum_levels(instrument: Instrument, asks: list[Level], bids: list[Level]
     return _Checksummer(instrument).crc(asks, bids)
 
 
+# Key sentinels (real keys are prices or negated prices, far smaller in magnitude):
+# ``_OPEN`` is the edge of a side or view that is not full (any change may matter),
+# ``_NONE`` the smallest changed key of a side that did not change (> any edge).
+_OPEN = 1 << 62
+_NONE = 1 << 63
+_BUY = Side.BUY
+_EMPTY: list[int] = []  # "no changed keys" (shared: never mutated)
+
+
 class L2Book:
     """The full level-2 book of one instrument, with staged changes and depth views."""
 
@@ -134,21 +144,40 @@ class L2Book:
         self.ts = 0
         self._ck = _Checksummer(instrument)
         self._pm, self._qm = self._ck.price_mult, self._ck.qty_mult
-        self._crc: int | None = 0  # None: must recompute
-        self._crc_bound: list[int | None] = [None, None]  # [bids, asks] 10th key at crc time
+        # checksum of the top 10 per side, and its parts: the CRC of the asks' text and
+        # the bids' text (None: recompute); the checksum is crc32(bids, crc32(asks))
+        self._crc: int | None = None
+        self._ask_crc: int | None = None
+        self._bid_text: bytes | None = None
+        self._ask_frag: dict[int, tuple[int, str]] = {}  # key -> (qty, its checksum text)
+        self._bid_frag: dict[int, tuple[int, str]] = {}
+        # 10th key per side when its part was computed (_OPEN: fewer than 10 levels):
+        # a change at or above it invalidates that part
+        self._crc_bid_edge = _OPEN
+        self._crc_ask_edge = _OPEN
+        # best key per side after the last commit (_OPEN: empty side)
+        self._bid_best = _OPEN
+        self._ask_best = _OPEN
+        self.top_changed = False  # the last commit changed the best bid or ask (or its qty)
         # staged changes of the current batch: key -> qty before the batch
-        self._before: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        self._bid_before: dict[int, int] = {}
+        self._ask_before: dict[int, int] = {}
+        self._staged = False  # ``set_level``/``stage`` were called since the last commit
         self.views: dict[int, DepthView] = {}
         self.full_deltas = False  # build the full-depth delta on commit (depth-0 subscribers)
         self.delta: BookDelta | None = None
+        self.view_deltas: dict[int, BookDelta] = {}  # depth -> delta of the last commit
+        self._views_bid_edge = -_OPEN  # the largest edge over all views (see ``_edges``)
+        self._views_ask_edge = -_OPEN
 
     # -- staging ---------------------------------------------------------------------
     def set_level(self, side: Side, price: int, qty: int) -> None:
         """Stage ``qty`` (0 deletes) at (side, price); published by ``commit``."""
-        if side is Side.BUY:
-            s, before, key = self.bids, self._before[0], -price
+        self._staged = True
+        if side is _BUY:
+            s, before, key = self.bids, self._bid_before, -price
         else:
-            s, before, key = self.asks, self._before[1], price
+            s, before, key = self.asks, self._ask_before, price
         book_qty = s.qty
         old = book_qty.get(key, 0)
         if key not in before:
@@ -157,43 +186,227 @@ class L2Book:
             if not old:
                 insort(s.keys, key)
             book_qty[key] = qty
-            s.frag[key] = f"{price * self._pm}{qty * self._qm}"
         elif old:
             del book_qty[key]
-            del s.frag[key]
             keys = s.keys
             del keys[bisect_left(keys, key)]
+
+    def stage(self, levels: Iterable[BookLevel]) -> None:
+        """``set_level`` for each event, in order; published by ``commit``."""
+        self._staged = True
+        bids, asks = self.bids, self.asks
+        bq, bk, bb = bids.qty, bids.keys, self._bid_before
+        aq, ak, ab = asks.qty, asks.keys, self._ask_before
+        for ev in levels:
+            qty = ev.qty
+            if ev.side is _BUY:
+                key, book_qty, keys, before = -ev.price, bq, bk, bb
+            else:
+                key, book_qty, keys, before = ev.price, aq, ak, ab
+            old = book_qty.get(key, 0)
+            if old == qty:
+                continue  # no change (a later change still sees ``old``)
+            if key not in before:
+                before[key] = old
+            if qty:
+                if not old:
+                    insort(keys, key)
+                book_qty[key] = qty
+            else:
+                del book_qty[key]
+                del keys[bisect_left(keys, key)]
 
     def commit(self, ts: int) -> bool:
         """Publish the staged changes: bump the sequence and update every view.
 
         Returns False when nothing actually changed. With ``full_deltas`` set, the
-        full-depth delta of the batch is left in ``self.delta`` (else None).
+        full-depth delta of the batch is left in ``self.delta`` (else None); the
+        deltas of the views that changed are in ``self.view_deltas`` (a new dict,
+        empty when no view changed), and ``top_changed`` says whether the best bid or
+        ask (price or quantity) moved.
         """
-        bid_before, ask_before = self._before
+        bid_before, ask_before = self._bid_before, self._ask_before
+        self._staged = False
+        bid_changed: list[int] = []
+        ask_changed: list[int] = []
+        bmin = amin = _NONE
+        if bid_before:
+            bq = self.bids.qty
+            if len(bid_before) == 1:
+                k, q = bid_before.popitem()
+                if bq.get(k, 0) != q:
+                    bid_changed.append(k)
+                    bmin = k
+            else:
+                for k, q in bid_before.items():
+                    if bq.get(k, 0) != q:
+                        bid_changed.append(k)
+                bid_before.clear()
+                if bid_changed:
+                    bmin = min(bid_changed)
+        if ask_before:
+            aq = self.asks.qty
+            if len(ask_before) == 1:
+                k, q = ask_before.popitem()
+                if aq.get(k, 0) != q:
+                    ask_changed.append(k)
+                    amin = k
+            else:
+                for k, q in ask_before.items():
+                    if aq.get(k, 0) != q:
+                        ask_changed.append(k)
+                ask_before.clear()
+                if ask_changed:
+                    amin = min(ask_changed)
+        return self._publish(bid_changed, ask_changed, bmin, amin, ts)
+
+    def apply_levels(self, levels: list[BookLevel], ts: int) -> bool:
+        """``stage(levels)`` then ``commit(ts)``, without the staging dicts.
+
+        Each changed key is recorded once, with its quantity before the batch; only
+        when a key changed more than once is its final quantity compared with that.
+        """
+        if self._staged:  # ``set_level`` was used: mix properly
+            self.stage(levels)
+            return self.commit(ts)
+        if len(levels) == 1:  # the usual case
+            ev = levels[0]
+            qty = ev.qty
+            if ev.side is _BUY:
+                side, key = self.bids, -ev.price
+            else:
+                side, key = self.asks, ev.price
+            book_qty = side.qty
+            old = book_qty.get(key, 0)
+            if old == qty:
+                return self._publish(_EMPTY, _EMPTY, _NONE, _NONE, ts)
+            if qty:
+                if not old:
+                    insort(side.keys, key)
+                book_qty[key] = qty
+            else:
+                del book_qty[key]
+                keys = side.keys
+                del keys[bisect_left(keys, key)]
+            if side.sign < 0:
+                return self._publish([key], _EMPTY, key, _NONE, ts)
+            return self._publish(_EMPTY, [key], _NONE, key, ts)
+        bids, asks = self.bids, self.asks
+        bq, bk, aq, ak = bids.qty, bids.keys, asks.qty, asks.keys
+        bid_changed: list[int] = []
+        ask_changed: list[int] = []
+        if len(levels) == 2:
+            e0, e1 = levels
+            if e0.price != e1.price or e0.side is not e1.side:  # distinct: no repeats
+                for ev in levels:
+                    qty = ev.qty
+                    if ev.side is _BUY:
+                        key, book_qty, keys, changed = -ev.price, bq, bk, bid_changed
+                    else:
+                        key, book_qty, keys, changed = ev.price, aq, ak, ask_changed
+                    old = book_qty.get(key, 0)
+                    if old == qty:
+                        continue
+                    changed.append(key)
+                    if qty:
+                        if not old:
+                            insort(keys, key)
+                        book_qty[key] = qty
+                    else:
+                        del book_qty[key]
+                        del keys[bisect_left(keys, key)]
+                return self._publish(
+                    bid_changed,
+                    ask_changed,
+                    min(bid_changed) if bid_changed else _NONE,
+                    min(ask_changed) if ask_changed else _NONE,
+                    ts,
+                )
+        bid_first: dict[int, int] = {}  # key -> qty before the batch
+        ask_first: dict[int, int] = {}
+        repeated = False
+        for ev in levels:
+            qty = ev.qty
+            if ev.side is _BUY:
+                key = -ev.price
+                old = bq.get(key, 0)
+                if old == qty:
+                    continue
+                if key in bid_first:
+                    repeated = True
+                else:
+                    bid_first[key] = old
+                    bid_changed.append(key)
+                if qty:
+                    if not old:
+                        insort(bk, key)
+                    bq[key] = qty
+                else:
+                    del bq[key]
+                    del bk[bisect_left(bk, key)]
+            else:
+                key = ev.price
+                old = aq.get(key, 0)
+                if old == qty:
+                    continue
+                if key in ask_first:
+                    repeated = True
+                else:
+                    ask_first[key] = old
+                    ask_changed.append(key)
+                if qty:
+                    if not old:
+                        insort(ak, key)
+                    aq[key] = qty
+                else:
+                    del aq[key]
+                    del ak[bisect_left(ak, key)]
+        if repeated:  # drop keys that ended where they started
+            bid_changed = [k for k in bid_changed if bq.get(k, 0) != bid_first[k]]
+            ask_changed = [k for k in ask_changed if aq.get(k, 0) != ask_first[k]]
+        return self._publish(
+            bid_changed,
+            ask_changed,
+            min(bid_changed) if bid_changed else _NONE,
+            min(ask_changed) if ask_changed else _NONE,
+            ts,
+        )
+
+    def _publish(
+        self, bid_changed: list[int], ask_changed: list[int], bmin: int, amin: int, ts: int
+    ) -> bool:
+        """The net changed keys per side (and the smallest of each, ``_NONE`` if none)
+        are final: bump the sequence, update views, checksum, top of book."""
         self.delta = None
-        if not bid_before and not ask_before:
-            return False
-        bq, aq = self.bids.qty, self.asks.qty
-        bid_changed = [k for k, q in bid_before.items() if bq.get(k, 0) != q]
-        ask_changed = [k for k, q in ask_before.items() if aq.get(k, 0) != q]
-        bid_before.clear()
-        ask_before.clear()
-        if not bid_changed and not ask_changed:
+        if self.view_deltas:
+            for view in self.views.values():
+                view.deltas = None
+            self.view_deltas = {}
+        if bmin == _NONE and amin == _NONE:
+            self.top_changed = False
             return False
         self.sequence += 1
         self.ts = ts
-        if self._crc is not None:
-            b10, a10 = self._crc_bound
-            if (bid_changed and (b10 is None or min(bid_changed) <= b10)) or (
-                ask_changed and (a10 is None or min(ask_changed) <= a10)
-            ):
-                self._crc = None
-        for view in self.views.values():
-            view.update(self, bid_changed, ask_changed, ts)
+        if bmin <= self._bid_best or amin <= self._ask_best:
+            # a change at or better than a best level: the top of book moved
+            self.top_changed = True
+            bk, ak = self.bids.keys, self.asks.keys
+            self._bid_best = bk[0] if bk else _OPEN
+            self._ask_best = ak[0] if ak else _OPEN
+        else:
+            self.top_changed = False
+        if bmin <= self._crc_bid_edge:
+            self._bid_text = None
+            self._crc = None
+        if amin <= self._crc_ask_edge:
+            self._ask_crc = None
+            self._crc = None
+        if bmin <= self._views_bid_edge or amin <= self._views_ask_edge:
+            self._update_views(bid_changed, ask_changed, bmin, amin, ts)
         if self.full_deltas:
             bid_changed.sort()
             ask_changed.sort()
+            bq, aq = self.bids.qty, self.asks.qty
             self.delta = BookDelta(
                 instrument=self.instrument.id,
                 depth=0,
@@ -206,6 +419,30 @@ class L2Book:
             )
         return True
 
+    def _update_views(
+        self, bid_changed: list[int], ask_changed: list[int], bmin: int, amin: int, ts: int
+    ) -> None:
+        out: dict[int, BookDelta] = {}
+        for depth, view in self.views.items():
+            if bmin > view.bid_edge and amin > view.ask_edge:
+                continue  # every change is below this (full) view
+            d = view.update(self, bid_changed, ask_changed, ts, bmin, amin)
+            if d is not None:
+                out[depth] = d
+        self.view_deltas = out
+        self._edges()
+
+    def _edges(self) -> None:
+        """A change worse than both edges is below every (full) view."""
+        bid_edge = ask_edge = -_OPEN
+        for v in self.views.values():
+            if v.bid_edge > bid_edge:
+                bid_edge = v.bid_edge
+            if v.ask_edge > ask_edge:
+                ask_edge = v.ask_edge
+        self._views_bid_edge = bid_edge
+        self._views_ask_edge = ask_edge
+
     # -- queries ---------------------------------------------------------------------
     def best_bid(self) -> Level | None:
         keys = self.bids.keys
@@ -216,25 +453,51 @@ class L2Book:
         return (keys[0], self.asks.qty[keys[0]]) if keys else None
 
     def crc_top(self, n: int) -> int:
-        """CRC32 over the top ``n`` (≤ 10) levels per side, from the per-level texts."""
-        a, b = self.asks, self.bids
-        text = "".join(map(a.frag.__getitem__, a.keys[:n])) + "".join(
-            map(b.frag.__getitem__, b.keys[:n])
+        """CRC32 over the top ``n`` (≤ 10) levels per side (integer formatting only)."""
+        pm, qm = self._pm, self._qm
+        aq, bq = self.asks.qty, self.bids.qty
+        text = "".join([f"{k * pm}{aq[k] * qm}" for k in self.asks.keys[:n]]) + "".join(
+            [f"{-k * pm}{bq[k] * qm}" for k in self.bids.keys[:n]]
         )
         return zlib.crc32(text.encode("ascii"))
 
     def checksum(self) -> int:
-        """CRC32 of the top 10 levels per side (cached until the top 10 change)."""
+        """CRC32 of the top 10 levels per side (each side's part cached until a change
+        at or above its 10th level; each level's text cached while its qty holds)."""
         crc = self._crc
         if crc is None:
-            crc = self._crc = self.crc_top(CHECKSUM_DEPTH)
-            bk, ak = self.bids.keys, self.asks.keys
-            n = CHECKSUM_DEPTH
-            self._crc_bound = [
-                bk[n - 1] if len(bk) >= n else None,
-                ak[n - 1] if len(ak) >= n else None,
-            ]
+            ask_crc = self._ask_crc
+            if ask_crc is None:
+                text, self._ask_frag, self._crc_ask_edge = self._side_text(
+                    self.asks, self._ask_frag
+                )
+                ask_crc = self._ask_crc = zlib.crc32(text)
+            bid_text = self._bid_text
+            if bid_text is None:
+                bid_text, self._bid_frag, self._crc_bid_edge = self._side_text(
+                    self.bids, self._bid_frag
+                )
+                self._bid_text = bid_text
+            crc = self._crc = zlib.crc32(bid_text, ask_crc)
         return crc
+
+    def _side_text(
+        self, side: _Side, frag: dict[int, tuple[int, str]]
+    ) -> tuple[bytes, dict[int, tuple[int, str]], int]:
+        """(checksum text of the side's top 10, the per-level texts, the 10th key)."""
+        pm, qm, sign, book_qty = self._pm, self._qm, side.sign, side.qty
+        keys = side.keys[:CHECKSUM_DEPTH]
+        new: dict[int, tuple[int, str]] = {}
+        parts: list[str] = []
+        for k in keys:
+            q = book_qty[k]
+            t = frag.get(k)
+            if t is None or t[0] != q:
+                t = (q, f"{sign * k * pm}{q * qm}")
+            new[k] = t
+            parts.append(t[1])
+        edge = keys[-1] if len(keys) == CHECKSUM_DEPTH else _OPEN
+        return "".join(parts).encode("ascii"), new, edge
 
     def snapshot(self, depth: int = 0) -> BookSnapshot:
         """Top ``depth`` levels per side (0: all). Sequence: the view's if one exists."""
@@ -261,20 +524,36 @@ class L2Book:
         v = self.views.get(depth)
         if v is None:
             v = self.views[depth] = DepthView(self, depth)
+            self._edges()
         return v
 
     def drop_view(self, depth: int) -> None:
         self.views.pop(depth, None)
+        if depth in self.view_deltas:
+            self.view_deltas = {d: x for d, x in self.view_deltas.items() if d != depth}
+        self._edges()
 
 
 class DepthView:
     """Top ``depth`` levels per side as last published, with a consecutive sequence.
 
     A view created mid-stream starts at sequence 0 with the current top N as its
-    snapshot; its first delta has ``prev_sequence == 0``.
+    snapshot; its first delta has ``prev_sequence == 0``. ``bid_edge``/``ask_edge``
+    are the worst key of a full side (``_OPEN`` if not full): a batch whose changed
+    keys are all greater than both edges leaves the view untouched.
     """
 
-    __slots__ = ("ask_keys", "ask_qty", "bid_keys", "bid_qty", "deltas", "depth", "sequence")
+    __slots__ = (
+        "ask_edge",
+        "ask_keys",
+        "ask_qty",
+        "bid_edge",
+        "bid_keys",
+        "bid_qty",
+        "deltas",
+        "depth",
+        "sequence",
+    )
 
     def __init__(self, book: L2Book, depth: int) -> None:
         self.depth = depth
@@ -283,6 +562,8 @@ class DepthView:
         self.ask_keys: list[int] = book.asks.keys[:depth]
         self.bid_qty = {k: book.bids.qty[k] for k in self.bid_keys}
         self.ask_qty = {k: book.asks.qty[k] for k in self.ask_keys}
+        self.bid_edge = self.bid_keys[-1] if len(self.bid_keys) == depth else _OPEN
+        self.ask_edge = self.ask_keys[-1] if len(self.ask_keys) == depth else _OPEN
         self.deltas: BookDelta | None = None  # the delta of the last batch, if any
 
     def _diff(
@@ -336,26 +617,50 @@ class DepthView:
         s = side.sign
         return new_keys, [(s * k, q) for k, q in out]
 
-    def update(self, book: L2Book, bid_changed: list[int], ask_changed: list[int], ts: int) -> None:
-        """Fold one committed batch into the view; sets ``self.deltas`` (None: no change)."""
-        b = self._diff(book.bids, self.bid_keys, self.bid_qty, bid_changed)
-        a = self._diff(book.asks, self.ask_keys, self.ask_qty, ask_changed)
+    def update(
+        self,
+        book: L2Book,
+        bid_changed: list[int],
+        ask_changed: list[int],
+        ts: int,
+        bmin: int | None = None,
+        amin: int | None = None,
+    ) -> BookDelta | None:
+        """Fold one committed batch into the view; sets and returns ``self.deltas``
+        (None: no change within the view). ``bmin``/``amin``: the smallest changed
+        key per side, if the caller knows it (``_NONE``: that side did not change)."""
+        if bmin is None:
+            bmin = min(bid_changed) if bid_changed else _NONE
+        if amin is None:
+            amin = min(ask_changed) if ask_changed else _NONE
+        b = (
+            self._diff(book.bids, self.bid_keys, self.bid_qty, bid_changed)
+            if bmin <= self.bid_edge
+            else None
+        )
+        a = (
+            self._diff(book.asks, self.ask_keys, self.ask_qty, ask_changed)
+            if amin <= self.ask_edge
+            else None
+        )
         if b is None and a is None:
             self.deltas = None
-            return
+            return None
+        n = self.depth
         bids: list[Level] = []
         asks: list[Level] = []
         if b is not None:
-            self.bid_keys, bids = b
+            keys, bids = b
+            self.bid_keys = keys
+            self.bid_edge = keys[-1] if len(keys) == n else _OPEN
         if a is not None:
-            self.ask_keys, asks = a
-        if not bids and not asks:
-            self.deltas = None
-            return
+            keys, asks = a
+            self.ask_keys = keys
+            self.ask_edge = keys[-1] if len(keys) == n else _OPEN
         self.sequence += 1
-        self.deltas = BookDelta(
+        d = self.deltas = BookDelta(
             instrument=book.instrument.id,
-            depth=self.depth,
+            depth=n,
             sequence=self.sequence,
             prev_sequence=self.sequence - 1,
             bids=bids,
@@ -363,6 +668,7 @@ class DepthView:
             checksum=self.checksum(book),
             ts=ts,
         )
+        return d
 
     def checksum(self, book: L2Book) -> int:
         """Checksum over the view's own top min(depth, 10) levels (= book's for depth ≥ 10)."""

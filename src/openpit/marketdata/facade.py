@@ -16,14 +16,14 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import msgspec
 
 from openpit.config.loader import VenueConfig
-from openpit.core.events import Balance, BookLevel, Event, Position, Trade
+from openpit.core.events import Balance, BookLevel, Event, Fill, OrderUpdate, Position, Trade
 from openpit.core.instrument import Instrument
-from openpit.marketdata.book import BookDelta, BookSnapshot, L2Book, Level
+from openpit.marketdata.book import BookDelta, BookSnapshot, L2Book
 from openpit.marketdata.candles import INTERVALS, Candle, CandleSeries
 from openpit.marketdata.portfolio import Portfolio, PortfolioBook
 from openpit.marketdata.prices import PriceUpdate, market_cap, supply_units
@@ -60,6 +60,7 @@ class _Inst:
 
     def __init__(self, inst: Instrument, tape_size: int, max_candles: int, interval_ms: int):
         self.inst = inst
+        self.id = inst.id
         self.book = L2Book(inst)
         self.tape = TradeTape(tape_size)
         self.window = RollingWindow(DAY_MS)
@@ -67,11 +68,11 @@ class _Inst:
         self.interval_ms = interval_ms
         self.last_price: int | None = None
         self.last_qty: int | None = None
-        self.top: tuple[Level | None, Level | None] = (None, None)
         self.subs: dict[int, list[int]] = {}  # depth -> [delta subscribers, conflated]
         self.conflators: dict[int, Conflator] = {}
         self.supply = supply_units(inst)
         self.pending: list[PublicTrade] = []
+        self.levels: list[BookLevel] = []  # this batch's level events, staged by ``finish``
         self.pending_closed: list[Candle] = []
         self.deadline = _NEVER
 
@@ -90,33 +91,47 @@ class _Inst:
         self.last_qty = qty
 
     def finish(self, now: int) -> InstrumentUpdate:
-        """Commit the batch staged by ``set_level``/``on_trade``."""
-        u = InstrumentUpdate(instrument=self.inst.id)
-        book = self.book
-        if book.commit(now):
-            u.book_changed = True
-            if book.delta is not None:
-                u.book = book.delta
-                conflator = self.conflators.get(0)
-                if conflator is not None:
-                    conflator.mark()
-            for d, view in book.views.items():
-                if view.deltas is not None:
-                    u.depth[d] = view.deltas
-                    conflator = self.conflators.get(d)
-                    if conflator is not None:
-                        conflator.mark()
-            top = (book.best_bid(), book.best_ask())
-            if top != self.top:
-                self.top = top
+        """Commit the batch collected by ``MarketData.apply`` (levels, trades)."""
+        levels = self.levels
+        if levels:
+            book = self.book
+            changed = book.apply_levels(levels, now)
+            levels.clear()
+            if changed:
+                u = InstrumentUpdate(
+                    instrument=self.id,
+                    book_changed=True,
+                    book=book.delta,
+                    depth=book.view_deltas,
+                    ticker_changed=book.top_changed,
+                )
+                if self.conflators:
+                    self._mark(u)
+            else:
+                u = InstrumentUpdate(instrument=self.id)
+        else:
+            u = InstrumentUpdate(instrument=self.id)
+        if self.pending or self.pending_closed or self.conflators or now >= self.deadline:
+            trades = self.pending
+            if trades:
+                u.trades = trades
+                self.pending = []
                 u.ticker_changed = True
-        if self.pending:
-            u.trades = self.pending
-            self.pending = []
-            u.ticker_changed = True
-            u.candles = [c for s in self.candles.values() if (c := s.live()) is not None]
-        self.tick(now, u)
+                u.candles = [x for s in self.candles.values() if (x := s.live()) is not None]
+            self.tick(now, u)
         return u
+
+    def _mark(self, u: InstrumentUpdate) -> None:
+        """Conflated subscribers of a depth whose view (or full book) changed."""
+        conflators = self.conflators
+        if u.book is not None:
+            c = conflators.get(0)
+            if c is not None:
+                c.mark()
+        for d in u.depth:
+            c = conflators.get(d)
+            if c is not None:
+                c.mark()
 
     def tick(self, now: int, u: InstrumentUpdate) -> None:
         """Time-driven work: window eviction, candle closes, conflation edges."""
@@ -232,38 +247,74 @@ class MarketData:
         """Fold one batch of events; returns what changed, per instrument."""
         insts = self._insts
         touched: dict[str, _Inst] = {}
-        users: set[str] = set()
+        users: set[str] | None = None
         now = self.clock
+        last: str | None = None  # instrument of the previous market event, and its state
+        st: _Inst | None = None
+        add: Callable[[BookLevel], None] | None = None  # ``st.levels.append``
         for ev in events:
-            if isinstance(ev, BookLevel):
-                st = insts.get(ev.instrument)
+            t = type(ev)
+            if t is BookLevel:
+                iid = ev.instrument  # type: ignore[attr-defined]
+                if iid != last:
+                    last, st = iid, insts.get(iid)
+                    if st is not None:
+                        touched[iid] = st
+                        add = st.levels.append
                 if st is not None:
-                    st.book.set_level(ev.side, ev.price, ev.qty)
-                    touched[ev.instrument] = st
-            elif isinstance(ev, Trade):
-                st = insts.get(ev.instrument)
+                    add(ev)  # type: ignore[arg-type,misc]
+            elif t is OrderUpdate or t is Fill:
+                pass
+            elif t is Trade:
+                iid = ev.instrument  # type: ignore[attr-defined]
+                if iid != last:
+                    last, st = iid, insts.get(iid)
+                    if st is not None:
+                        touched[iid] = st
+                        add = st.levels.append
                 if st is not None:
-                    st.on_trade(ev)
-                    touched[ev.instrument] = st
-            elif isinstance(ev, Balance):
-                self._portfolio.on_balance(ev)
-                users.add(ev.user)
-            elif isinstance(ev, Position):
-                self._portfolio.on_position(ev)
-                users.add(ev.user)
-            if ev.ts > now:
-                now = ev.ts
+                    st.on_trade(ev)  # type: ignore[arg-type]
+            else:
+                users = self._other(ev, touched, users)
+            ts = ev.ts
+            if ts > now:
+                now = ts
         self.clock = now
-        out = MarketUpdates(ts=now, portfolio_users=sorted(users))
         deadline = self._deadline
-        for iid, st in touched.items():
-            out.instruments[iid] = st.finish(now)
-            if st.deadline < deadline:
-                deadline = st.deadline
+        updates: dict[str, InstrumentUpdate] = {}
+        for iid, s in touched.items():
+            updates[iid] = s.finish(now)
+            if s.deadline < deadline:
+                deadline = s.deadline
         self._deadline = deadline
+        out = MarketUpdates(
+            ts=now, instruments=updates, portfolio_users=sorted(users) if users else []
+        )
         if now >= deadline:
             self._sweep(now, out)
         return out
+
+    def _other(
+        self, ev: Event, touched: dict[str, _Inst], users: set[str] | None
+    ) -> set[str] | None:
+        """Events other than the exact ``BookLevel``/``Trade``/skipped types."""
+        if isinstance(ev, BookLevel | Trade):  # a subclass
+            st = self._insts.get(ev.instrument)
+            if st is not None:
+                if isinstance(ev, BookLevel):
+                    st.levels.append(ev)  # staged in order with the exact-type ones
+                else:
+                    st.on_trade(ev)
+                touched[ev.instrument] = st
+        elif isinstance(ev, Balance):
+            self._portfolio.on_balance(ev)
+            users = users if users is not None else set()
+            users.add(ev.user)
+        elif isinstance(ev, Position):
+            self._portfolio.on_position(ev)
+            users = users if users is not None else set()
+            users.add(ev.user)
+        return users
 
     def advance(self, ts: int) -> MarketUpdates:
         """Move the clock to ``ts`` (no events): closes candles, evicts the 24 h

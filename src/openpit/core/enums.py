@@ -60,6 +60,7 @@ class OrderStatus(StrEnum):
 _FINAL = frozenset(
     {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.REJECTED}
 )
+FINAL_STATUSES = _FINAL  # statuses after which an order never changes again
 
 
 class InstrumentKind(StrEnum):

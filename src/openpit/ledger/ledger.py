@@ -29,8 +29,8 @@ from dataclasses import replace
 
 from openpit.config.loader import RiskSettings
 from openpit.core.commands import PlaceOrder
-from openpit.core.enums import Reason, Side
-from openpit.core.events import Event, MarginCall, OrderUpdate, Position, Trade
+from openpit.core.enums import FINAL_STATUSES, Reason, Side
+from openpit.core.events import BookLevel, Event, MarginCall, OrderUpdate, Position, Trade
 from openpit.core.instrument import Asset, Instrument
 from openpit.ledger import risk as rk
 from openpit.ledger.accounts import INTERNAL_ACCOUNTS, LENDER, Accounts, LedgerError
@@ -209,6 +209,18 @@ class Ledger:
         bad = self.check_modify(order_id, new_remaining, new_price_cap)
         if bad is not None:
             raise LedgerError(f"modify {order_id}: {bad[1]}")
+        return self._apply_modify(order_id, new_remaining, new_price_cap)
+
+    def try_modify(
+        self, order_id: int, new_remaining: int, new_price_cap: int
+    ) -> list[Event] | Rejection:
+        """``check_modify`` then ``modify`` in one pass (the sequencer's hot path)."""
+        bad = self.check_modify(order_id, new_remaining, new_price_cap)
+        if bad is not None:
+            return bad
+        return self._apply_modify(order_id, new_remaining, new_price_cap)
+
+    def _apply_modify(self, order_id: int, new_remaining: int, new_price_cap: int) -> list[Event]:
         rec = self._orders[order_id]
         inst = self._instruments[rec.instrument]
         units = rec_need(inst, rec, new_remaining, new_price_cap)
@@ -233,6 +245,14 @@ class Ledger:
     # -- settlement --------------------------------------------------------------
     def apply(self, events: Sequence[Event]) -> list[Event]:
         """Settle trades, then release orders that reached a final status."""
+        for ev in events:  # fast path: most commands neither trade nor end an order
+            cls = type(ev)
+            if cls is Trade or (cls is OrderUpdate and ev.status in FINAL_STATUSES):  # type: ignore[attr-defined]
+                break
+            if cls is not OrderUpdate and cls is not BookLevel:
+                break  # anything unusual takes the full path
+        else:
+            return []
         validate(events, self._orders, self._instruments)
         out: list[Event] = []
         changed: dict[PosKey, None] = {}

@@ -37,10 +37,16 @@ from openpit.core.commands import (
 )
 from openpit.core.enums import OrderType, Reason
 from openpit.core.events import (
+    Balance,
+    BookLevel,
     CommandRejected,
     Event,
+    Fill,
     InstrumentStatus,
+    MarginCall,
     MarketEvent,
+    OrderUpdate,
+    Position,
     Trade,
     UserEvent,
 )
@@ -49,6 +55,8 @@ from openpit.engine.order import Order
 from openpit.ledger import LENDER, Ledger
 
 MAX_LIQUIDATION_ROUNDS: Final = 16
+_MARKET_TYPES: Final = frozenset({Trade, BookLevel, InstrumentStatus})
+_USER_TYPES: Final = frozenset({OrderUpdate, Fill, Balance, Position, MarginCall, CommandRejected})
 
 
 class CommandResult(msgspec.Struct, kw_only=True):
@@ -86,6 +94,7 @@ class Venue:
         self._iseq: dict[str, int] = {}
         self._useq: dict[str, int] = {}
         self._halts: dict[str, _Halt] = {}
+        self._marked_trade_seq = 0  # engine.trade_seq when marks were last updated
 
     # -- public -------------------------------------------------------------------------
     def execute(self, command: Command, ts: int) -> CommandResult:
@@ -249,34 +258,19 @@ class Venue:
             )
         new_qty = order.qty if cmd.qty is None else cmd.qty
         new_remaining = new_qty - order.filled
-        as_placed = PlaceOrder(
-            user=order.user,
-            instrument=order.instrument,
-            side=order.side,
-            type=order.type,
-            qty=new_remaining,
-            price=order.price if cmd.price is None else cmd.price,
-            stop_price=order.stop_price if cmd.stop_price is None else cmd.stop_price,
-            stop_limit_price=order.stop_limit_price,
-            trail_ticks=order.trail_ticks,
-            trail_ppm=order.trail_ppm,
-            tif=order.tif,
-            margin=order.margin,
-            leverage=order.leverage,
-            reduce_only=order.reduce_only,
-        )
-        new_cap = self.engine.price_cap(as_placed)
-        problem = self.ledger.check_modify(order.order_id, new_remaining, new_cap)
-        if problem is not None:
+        new_cap = self.engine.modify_price_cap(cmd)
+        assert new_cap is not None  # the order exists: check_modify passed
+        resized = self.ledger.try_modify(order.order_id, new_remaining, new_cap)
+        if isinstance(resized, tuple):
             return self._reject(
                 cmd.user,
                 ts,
                 events,
-                *problem,
+                *resized,
                 order_id=order.order_id,
                 client_order_id=order.client_order_id,
             )
-        events.extend(self.ledger.modify(order.order_id, new_remaining, new_cap))
+        events.extend(resized)
         modified = self.engine.modify(cmd, ts)
         events.extend(modified)
         events.extend(self.ledger.apply(modified))
@@ -367,8 +361,16 @@ class Venue:
 
     def _after_trades(self, ts: int, events: list[Event]) -> None:
         """Mark margin positions to the new last prices; liquidate what fell below maintenance."""
+        if self.engine.trade_seq == self._marked_trade_seq:
+            return  # no trade since the last marking: no mark moved, nothing became due
+        try:
+            self._mark_and_liquidate(ts, events)
+        finally:
+            self._marked_trade_seq = self.engine.trade_seq
+
+    def _mark_and_liquidate(self, ts: int, events: list[Event]) -> None:
         for _ in range(MAX_LIQUIDATION_ROUNDS):
-            traded = sorted({e.instrument for e in events if isinstance(e, Trade)})
+            traded = sorted({e.instrument for e in events if type(e) is Trade})
             marks: list[Event] = []
             for instrument in traded:
                 last = self.engine.last_price(instrument)
@@ -406,17 +408,21 @@ class Venue:
 
     def _stamp(self, events: Sequence[Event]) -> None:
         seq, ts, iseq, useq = self.seq, self.ts, self._iseq, self._useq
+        market, private = _MARKET_TYPES, _USER_TYPES
         for event in events:
             event.seq = seq
             event.ts = ts
-            if isinstance(event, MarketEvent):
-                n = iseq.get(event.instrument, 0) + 1
-                iseq[event.instrument] = n
-                event.iseq = n
-            elif isinstance(event, UserEvent):
-                n = useq.get(event.user, 0) + 1
-                useq[event.user] = n
-                event.useq = n
+            cls = type(event)
+            if cls in market or (cls not in private and isinstance(event, MarketEvent)):
+                key = event.instrument  # type: ignore[attr-defined]
+                n = iseq.get(key, 0) + 1
+                iseq[key] = n
+                event.iseq = n  # type: ignore[attr-defined]
+            elif cls in private or isinstance(event, UserEvent):
+                key = event.user  # type: ignore[attr-defined]
+                n = useq.get(key, 0) + 1
+                useq[key] = n
+                event.useq = n  # type: ignore[attr-defined]
 
     def _state_items(self) -> Iterator[tuple[object, ...]]:
         yield ("venue", self.seq, self.ts, self.next_order_id)

@@ -16,9 +16,14 @@ from __future__ import annotations
 
 from bisect import insort
 
+import msgspec
+
+from openpit.core.enums import Side
+from openpit.core.events import BookLevel
 from openpit.core.instrument import Instrument
 from openpit.engine.order import Order
 
+_replace = msgspec.structs.replace
 _COMPACT_MIN = 256  # levels listed before empty ones are purged
 
 
@@ -32,14 +37,23 @@ class BookSide:
     when they outnumber the live ones.
     """
 
-    __slots__ = ("compact_at", "is_buy", "keys", "levels", "sizes")
+    __slots__ = ("blproto", "compact_at", "is_buy", "keys", "levels", "opp", "sizes")
 
-    def __init__(self, is_buy: bool) -> None:
+    def __init__(self, is_buy: bool, instrument: str = "") -> None:
         self.is_buy = is_buy
         self.keys: list[int] = []
         self.levels: dict[int, dict[int, Order]] = {}
         self.sizes: dict[int, int] = {}
         self.compact_at = _COMPACT_MIN
+        self.opp: list[int] = []  # the other side's ``keys`` (the same list object)
+        # ``BookLevel`` events of this side are ``replace(blproto, price=, qty=)``
+        self.blproto = BookLevel(
+            instrument=instrument, side=Side.BUY if is_buy else Side.SELL, price=0, qty=0
+        )
+
+    def level_event(self, price: int) -> BookLevel:
+        """The ``BookLevel`` of ``price`` with its current total (0 = deleted)."""
+        return _replace(self.blproto, price=price, qty=self.sizes.get(price, 0))
 
     def best(self) -> int | None:
         keys = self.keys
@@ -134,8 +148,10 @@ class Book:
 
     def __init__(self, inst: Instrument) -> None:
         self.inst = inst
-        self.bids = BookSide(True)
-        self.asks = BookSide(False)
+        self.bids = BookSide(True, inst.id)
+        self.asks = BookSide(False, inst.id)
+        self.bids.opp = self.asks.keys
+        self.asks.opp = self.bids.keys
         self.last: int | None = None
         self.stops: dict[int, Order] = {}
         self.trade_hi: int | None = None

@@ -23,8 +23,8 @@ from operator import attrgetter
 import msgspec
 
 from openpit.core.commands import CancelOrder, ModifyOrder, PlaceOrder
-from openpit.core.enums import OrderStatus, OrderType, Reason, STPMode, TimeInForce
-from openpit.core.events import BookLevel, Event
+from openpit.core.enums import OrderStatus, OrderType, Reason, Side, STPMode, TimeInForce
+from openpit.core.events import Event
 from openpit.core.instrument import Instrument
 from openpit.engine import validate
 from openpit.engine.matching import execute
@@ -41,6 +41,7 @@ _PENDING = OrderStatus.PENDING
 _NEW = OrderStatus.NEW
 _CANCELLED = OrderStatus.CANCELLED
 _GTC = TimeInForce.GTC
+_BUY = Side.BUY
 _OK = Reason.OK
 _by_id = attrgetter("order_id")
 _UNKNOWN_ORDER = validate.UNKNOWN_ORDER
@@ -155,7 +156,8 @@ class Engine(State):
         """Accept an order that passed ``check_place`` and run it."""
         book = self.books[cmd.instrument]
         stp = cmd.stp
-        o = Order(cmd, order_id, self.stp_default if stp is None else stp, ts)
+        side = book.bids if cmd.side is _BUY else book.asks
+        o = Order(cmd, order_id, self.stp_default if stp is None else stp, ts, side)
         self.add_live(o)
         t = o.type
         if o.tif is _DAY and t is not _MARKET:
@@ -165,12 +167,11 @@ class Engine(State):
         if t is _LIMIT:
             price = o.limit
             is_buy = o.is_buy
-            opp = (book.asks if is_buy else book.bids).keys
+            opp = side.opp
             if (o.tif is _GTC or o.tif is _DAY) and (
                 not opp or ((-opp[-1] > price) if is_buy else (opp[-1] < price))
             ):
                 # fast path: rests without taking; no trade, so no trigger either
-                side = book.bids if is_buy else book.asks
                 rem = o.remaining
                 dest = side.levels.get(price)
                 if dest is None:
@@ -178,10 +179,11 @@ class Engine(State):
                     size = rem
                 else:
                     dest[order_id] = o
-                    side.sizes[price] = size = side.sizes[price] + rem
+                    sizes = side.sizes
+                    sizes[price] = size = sizes[price] + rem
                 return [
-                    o.update(),
-                    BookLevel(instrument=o.instrument, side=o.side, price=price, qty=size),
+                    _replace(o.proto, price=price, qty=o.qty, remaining=rem),
+                    _replace(side.blproto, price=price, qty=size),
                 ]
             events.append(o.update())
             execute(self, book, o, ts)
@@ -221,23 +223,20 @@ class Engine(State):
             self._end(o, OrderStatus.CANCELLED, reason, ts)
             return self.flush()
         # fast path: a resting order leaves its level
-        book = self.books[o.instrument]
         price = o.limit
-        side = book.bids if o.is_buy else book.asks
+        side = o.bside
         od = side.levels[price]
         del od[o.order_id]
         rem = o.remaining
-        side.sizes[price] = size = side.sizes[price] - rem
+        sizes = side.sizes
+        sizes[price] = size = sizes[price] - rem
         if not od:
             side.emptied(price)
         o.cancelled += rem
         o.remaining = 0
         o.status = _CANCELLED
         self.remove_live(o)
-        return [
-            o.update(reason),
-            BookLevel(instrument=o.instrument, side=o.side, price=price, qty=size),
-        ]
+        return [o.update(reason), _replace(side.blproto, price=price, qty=size)]
 
     def cancel_all(self, user: str, instrument: str | None, ts: int) -> list[Event]:
         for o in self.open_orders(user, instrument):
@@ -265,78 +264,84 @@ class Engine(State):
     def modify(self, cmd: ModifyOrder, ts: int) -> list[Event]:
         """Apply a modification that passed ``check_modify``."""
         oid = cmd.order_id
-        if oid is not None:
-            o = self.orders[oid]
-        else:
+        if oid is None:
             assert cmd.client_order_id is not None
             o = self.by_client[(cmd.user, cmd.client_order_id)]
+            oid = o.order_id
+        else:
+            o = self.orders[oid]
         if o.pending or o.oco_stop:
             return self._modify_stop(o, cmd, ts)
         # a resting limit order (plain, triggered stop-limit or OCO without its stop leg)
-        book = self.books[o.instrument]
-        is_buy = o.is_buy
-        side = book.bids if is_buy else book.asks
+        side = o.bside
         old = o.limit
-        price = old if cmd.price is None else cmd.price
+        price = cmd.price
         qty = cmd.qty
-        delta = 0 if qty is None else qty - o.qty
-        if price == old and delta <= 0:  # same price, not larger: keeps its place
-            if not delta:
+        if qty is None:
+            if price is None or price == old:
                 return [o.update()]
-            o.qty += delta
-            o.remaining += delta
-            side.sizes[price] = size = side.sizes[price] + delta
-            return [
-                o.update(),
-                BookLevel(instrument=o.instrument, side=o.side, price=price, qty=size),
-            ]
+            qty = o.qty  # a move: same quantity, new price
+        else:
+            if price is None:
+                price = old
+            if price == old and qty <= o.qty:  # same price, not larger: keeps its place
+                delta = qty - o.qty
+                if not delta:
+                    return [o.update()]
+                o.qty = qty
+                o.remaining += delta
+                sizes = side.sizes
+                sizes[price] = size = sizes[price] + delta
+                return [o.update(), _replace(side.blproto, price=price, qty=size)]
         # loses priority: leave the old level, then re-enter as if new
-        od = side.levels[old]
-        del od[o.order_id]
+        levels = side.levels
+        od = levels[old]
+        del od[oid]
         rem = o.remaining
-        side.sizes[old] = old_size = side.sizes[old] - rem
+        sizes = side.sizes
+        sizes[old] = old_size = sizes[old] - rem
         if not od:
             side.emptied(old)
-        rem += delta
+        rem += qty - o.qty
         o.remaining = rem
-        o.qty += delta
+        o.qty = qty
         o.price = o.limit = price
         if o.status is _NEW and not o.filled and not o.cancelled and o.stop_price is None:
-            update = _replace(o.proto, price=price, qty=o.qty, remaining=rem)
+            update = _replace(o.proto, price=price, qty=qty, remaining=rem)
         else:
             update = _replace(
                 o.proto,
                 status=o.status,
                 price=price,
                 stop_price=o.stop_price,
-                qty=o.qty,
+                qty=qty,
                 filled=o.filled,
                 remaining=rem,
                 cancelled=o.cancelled,
                 filled_value=o.filled_value,
             )
-        keys = (book.asks if is_buy else book.bids).keys
-        if keys and ((-keys[-1] <= price) if is_buy else (keys[-1] >= price)):
+        opp = side.opp
+        if opp and ((-opp[-1] <= price) if side.is_buy else (opp[-1] >= price)):
+            book = self.books[o.instrument]
             self.events.append(update)
-            self.touch(book, is_buy, old)
+            self.touch(book, side.is_buy, old)
             execute(self, book, o, ts)
             run_triggers(self, book, ts)
             return self.flush()
-        dest = side.levels.get(price)
+        dest = levels.get(price)
         if dest is None:
             side.new_level(price, o)
             size = rem
         else:
-            dest[o.order_id] = o
-            side.sizes[price] = size = side.sizes[price] + rem
-        iid = o.instrument
-        side_name = o.side
+            dest[oid] = o
+            sizes[price] = size = sizes[price] + rem
+        blproto = side.blproto
         if price == old:  # quantity up: back of the same level
-            return [update, BookLevel(instrument=iid, side=side_name, price=price, qty=size)]
+            return [update, _replace(blproto, price=price, qty=size)]
         return [
             update,
-            BookLevel(instrument=iid, side=side_name, price=old, qty=old_size),
-            BookLevel(instrument=iid, side=side_name, price=price, qty=size),
+            _replace(blproto, price=old, qty=old_size),
+            _replace(blproto, price=price, qty=size),
         ]
 
     def _modify_stop(self, o: Order, cmd: ModifyOrder, ts: int) -> list[Event]:

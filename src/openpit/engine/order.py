@@ -14,11 +14,16 @@ Invariants:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import msgspec
 
 from openpit.core.commands import PlaceOrder
 from openpit.core.enums import OrderStatus, OrderType, Reason, Side, STPMode, TimeInForce
 from openpit.core.events import OrderUpdate
+
+if TYPE_CHECKING:
+    from openpit.engine.book import BookSide
 
 _NEW = OrderStatus.NEW
 _replace = msgspec.structs.replace
@@ -54,6 +59,7 @@ class Order:
     """One live (or just finished) order. Plain slots class: picklable, cheap."""
 
     __slots__ = (
+        "bside",
         "cancelled",
         "client_order_id",
         "created_ts",
@@ -90,7 +96,10 @@ class Order:
         "watermark",
     )
 
-    def __init__(self, cmd: PlaceOrder, order_id: int, stp: STPMode, ts: int) -> None:
+    def __init__(
+        self, cmd: PlaceOrder, order_id: int, stp: STPMode, ts: int, bside: BookSide
+    ) -> None:
+        self.bside = bside  # the side of the book it rests on (or would)
         self.order_id = order_id
         self.user = cmd.user
         self.instrument = cmd.instrument

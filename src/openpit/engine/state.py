@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from openpit.core.enums import OrderStatus, Reason, Side, STPMode
-from openpit.core.events import BookLevel, Event
+from openpit.core.events import Event
 from openpit.core.instrument import Instrument
 from openpit.engine.book import Book
 from openpit.engine.order import Order
@@ -124,14 +124,10 @@ class State:
         if dirty:
             append = events.append
             for book in dirty:
-                iid = book.inst.id
-                bids = book.bids.sizes
-                asks = book.asks.sizes
+                bids = book.bids.level_event
+                asks = book.asks.level_event
                 for k in book.touched:
-                    if k > 0:
-                        append(BookLevel(instrument=iid, side=_BUY, price=k, qty=bids.get(k, 0)))
-                    else:
-                        append(BookLevel(instrument=iid, side=_SELL, price=-k, qty=asks.get(-k, 0)))
+                    append(bids(k) if k > 0 else asks(-k))
                 book.touched.clear()
             dirty.clear()
         return events

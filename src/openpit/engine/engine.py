@@ -280,7 +280,6 @@ class Engine(State):
         if qty is None:
             if price is None or price == old:
                 return [o.update()]
-            qty = o.qty  # a move: same quantity, new price
         else:
             if price is None:
                 price = old
@@ -302,9 +301,12 @@ class Engine(State):
         sizes[old] = old_size = sizes[old] - rem
         if not od:
             side.emptied(old)
-        rem += qty - o.qty
-        o.remaining = rem
-        o.qty = qty
+        if qty is None:  # a move: same quantity, new price
+            qty = o.qty
+        else:  # larger quantity (and maybe a new price)
+            rem += qty - o.qty
+            o.remaining = rem
+            o.qty = qty
         o.price = o.limit = price
         if o.status is _NEW and not o.filled and not o.cancelled and o.stop_price is None:
             update = _replace(o.proto, price=price, qty=qty, remaining=rem)

@@ -53,6 +53,9 @@ _BLANK = OrderUpdate(
     cancelled=0,
     filled_value=0,
 )
+_BLANK_SELL = _replace(_BLANK, side=Side.SELL)
+_LIMIT = OrderType.LIMIT
+_GTC = TimeInForce.GTC
 
 
 class Order:
@@ -152,6 +155,15 @@ class Order:
                 reduce_only=cmd.reduce_only,
                 margin=cmd.margin,
                 leverage=cmd.leverage,
+            )
+        elif t is _LIMIT and tif is _GTC and cmd.client_order_id is None:
+            # the common case: only the per-order identity differs from a blank
+            self.proto = _replace(
+                _BLANK if self.is_buy else _BLANK_SELL,
+                user=cmd.user,
+                order_id=order_id,
+                instrument=cmd.instrument,
+                created_ts=ts,
             )
         else:
             self.proto = _replace(

@@ -271,6 +271,87 @@ def run_bourse(ops: list[Op], timings: list[int] | None) -> tuple[int, int, floa
     return len(traded), sum(tr[3] for tr in traded), elapsed
 
 
+# -- instruction counts (callgrind) -------------------------------------------------------
+
+CG_OPS = 20_000
+
+
+def _cg_child(path: str, which: str) -> None:
+    """Run one side over the pickled stream (``which``: ours, ours0, theirs, theirs0)."""
+    import pickle
+
+    kinds = {k: k for k in (LIMIT, IOC, CANCEL, MOVE, RESIZE)}  # ``kind is MOVE`` needs these
+    with open(path, "rb") as f:
+        ops = [(kinds[op[0]], *op[1:]) for op in pickle.load(f)]
+    prepared = prepare_ours(ops)
+    import bourse  # noqa: F401  (imported by every variant: same start-up cost)
+
+    if which == "ours":
+        run_ours(prepared, None)
+    elif which == "ours0":
+        run_ours(prepared[:WARMUP], None)
+    elif which == "theirs":
+        run_bourse(ops, None)
+    elif which == "theirs0":
+        run_bourse(ops[:WARMUP], None)
+
+
+def callgrind_per_op(seed: int) -> dict[str, int] | None:
+    """Instructions per op after the warm-up (full run minus warm-up-only run), or None
+    without valgrind. Deterministic, unlike CPU time on a shared machine."""
+    import os
+    import pickle
+    import re
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+
+    if shutil.which("valgrind") is None or os.environ.get("BENCH_CALLGRIND") == "0":
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "ops.pkl")
+        with open(path, "wb") as f:
+            pickle.dump(make_stream(seed, CG_OPS), f)
+        code = f"from bench.engine import _cg_child; import sys; _cg_child({path!r}, sys.argv[1])"
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        subprocess.run([sys.executable, "-c", code, "ours0"], check=True, env=env)  # warm .pyc
+
+        def count(which: str) -> int:
+            out = subprocess.run(
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    "--callgrind-out-file=/dev/null",
+                    sys.executable,
+                    "-c",
+                    code,
+                    which,
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            ).stderr
+            m = re.search(r"Collected : (\d+)", out)
+            assert m is not None, out
+            return int(m.group(1))
+
+        with ThreadPoolExecutor(2) as pool:
+            n = dict(
+                zip(
+                    ("ours0", "ours", "theirs0", "theirs"),
+                    pool.map(count, ("ours0", "ours", "theirs0", "theirs")),
+                    strict=True,
+                )
+            )
+    return {
+        "ours": (n["ours"] - n["ours0"]) // CG_OPS,
+        "bourse": (n["theirs"] - n["theirs0"]) // CG_OPS,
+    }
+
+
 def _pct(values: list[int], p: float) -> int:
     s = sorted(values)
     return s[min(len(s) - 1, int(p * len(s)))]
@@ -298,6 +379,7 @@ def main(n: int = 200_000, seed: int = 7) -> dict[str, Any]:
     bourse_ops = n / min(theirs_s)
     ratio = ours_ops / bourse_ops
     bids, asks = eng.depth("BENCH", 10_000)
+    cg = callgrind_per_op(seed)
     return {
         "ops": n,
         "seed": seed,
@@ -316,6 +398,10 @@ def main(n: int = 200_000, seed: int = 7) -> dict[str, Any]:
         "bourse_volume_lots": result_bourse[1],
         "same_trades_and_volume": result_ours == result_bourse,
         "ratio_vs_bourse": round(ratio, 3),
+        "callgrind_ops": CG_OPS if cg else None,
+        "ours_instructions_per_op": cg["ours"] if cg else None,
+        "bourse_instructions_per_op": cg["bourse"] if cg else None,
+        "ratio_by_instructions": round(cg["bourse"] / cg["ours"], 3) if cg else None,
         "passed": ratio >= 0.3 and result_ours == result_bourse,
     }
 

@@ -189,3 +189,71 @@ def test_checksum_worked_example_matches_docs():
         book.set_level(Side.BUY, p, q)
     book.commit(1)
     assert book.checksum() == 3169829925
+
+
+facade_changes = st.tuples(
+    st.sampled_from([Side.BUY, Side.SELL]),
+    st.integers(1, 45),
+    st.integers(0, 4),
+    st.sampled_from(["BTCUSDT"] * 7 + ["ETHUSDT"]),
+)
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["views", "views+depth0"])
+@settings(max_examples=150, deadline=None)
+@given(batch_list=st.lists(st.lists(facade_changes, min_size=1, max_size=8), max_size=40))
+def test_facade_snapshot_plus_deltas_reproduce_next_snapshot(full, batch_list):
+    """Through ``MarketData.apply`` (its own staging and the fast path for changes
+    below every view): every depth's client state equals the server's top N, and the
+    book sequence moves exactly on batches with a net change."""
+    from openpit.marketdata import MarketData
+    from tests.marketdata._helpers import CONFIG
+
+    md = MarketData(CONFIG)
+    depths = (0, 1, 3) if full else (1, 3)  # small: most changes fall below every view
+    clients: dict[str, dict[int, dict[str, dict[int, int]]]] = {}
+    seqs: dict[str, dict[int, int]] = {}
+    truth: dict[str, dict[Side, dict[int, int]]] = {}
+    for iid in ("BTCUSDT", "ETHUSDT"):
+        clients[iid], seqs[iid] = {}, {}
+        truth[iid] = {Side.BUY: {}, Side.SELL: {}}
+        for d in depths:
+            snap = md.subscribe_depth(iid, d)
+            clients[iid][d] = {"bids": dict(snap.bids), "asks": dict(snap.asks)}
+            seqs[iid][d] = snap.sequence
+    book_seq = {iid: md.book_snapshot(iid, 0).sequence for iid in truth}
+    for ts, batch in enumerate(batch_list, start=1):
+        before = {iid: {s: dict(v) for s, v in t.items()} for iid, t in truth.items()}
+        for side, price, qty, iid in batch:
+            if qty:
+                truth[iid][side][price] = qty
+            else:
+                truth[iid][side].pop(price, None)
+        upd = md.apply([level(side, p, q, ts=ts, instrument=iid) for side, p, q, iid in batch])
+        for iid in truth:
+            u = upd.instruments.get(iid)
+            deltas = {} if u is None else ({0: u.book} if u.book is not None else {}) | u.depth
+            for d, delta in deltas.items():
+                assert delta.prev_sequence == seqs[iid][d]
+                assert delta.sequence == seqs[iid][d] + 1
+                seqs[iid][d] = delta.sequence
+                _apply(clients[iid][d], delta)
+            for d in depths:
+                want_bids = top(truth[iid][Side.BUY], d, best_high=True)
+                want_asks = top(truth[iid][Side.SELL], d, best_high=False)
+                assert sorted(clients[iid][d]["bids"].items(), reverse=True) == want_bids
+                assert sorted(clients[iid][d]["asks"].items()) == want_asks
+                snap = md.book_snapshot(iid, d)
+                assert snap.bids == want_bids and snap.asks == want_asks
+                assert snap.sequence == seqs[iid][d]
+            moved = before[iid] != truth[iid]
+            book_seq[iid] += moved
+            assert md.book_snapshot(iid, 0).sequence == book_seq[iid]
+            if u is not None and moved:
+                assert u.book_changed
+    for iid in truth:  # at the end only: asking for it moves the book's work edges
+        assert md.checksum(iid) == reference_checksum(
+            CONFIG.instruments[iid],
+            list(truth[iid][Side.SELL].items()),
+            list(truth[iid][Side.BUY].items()),
+        )

@@ -64,5 +64,5 @@ def test_ticker_best_bid_ask_follow_book():
     assert upd.instruments["BTCUSDT"].ticker_changed
     t = md.ticker("BTCUSDT")
     assert (t.bid, t.bid_qty, t.ask, t.ask_qty) == (99, 3, 101, 4)
-    upd = md.apply([level(Side.BUY, 50, 1)])
-    assert not upd.instruments["BTCUSDT"].ticker_changed
+    upd = md.apply([level(Side.BUY, 50, 1)])  # below the top, no view: no update at all
+    assert "BTCUSDT" not in upd.instruments

@@ -130,11 +130,53 @@ def checksum_levels(instrument: Instrument, asks: list[Level], bids: list[Level]
 _OPEN = 1 << 62
 _NONE = 1 << 63
 _BUY = Side.BUY
-_EMPTY: list[int] = []  # "no changed keys" (shared: never mutated)
 
 
 class L2Book:
-    """The full level-2 book of one instrument, with staged changes and depth views."""
+    """The full level-2 book of one instrument, with staged changes and depth views.
+
+    Staging (``set_level``/``stage``, or ``MarketData.apply`` writing straight into
+    ``hot``) updates the book at once and records each changed key once per side, in
+    first-change order, with its quantity before the batch (``_bch``/``_bold`` for
+    bids, ``_ach``/``_aold`` for asks); ``_rep`` says a key changed twice, so the
+    commit must drop keys that ended where they started.
+    """
+
+    __slots__ = (
+        "_ach",
+        "_aold",
+        "_ask_best",
+        "_ask_crc",
+        "_ask_frag",
+        "_ask_work",
+        "_bch",
+        "_bid_best",
+        "_bid_frag",
+        "_bid_text",
+        "_bid_work",
+        "_bold",
+        "_ck",
+        "_crc",
+        "_crc_ask_edge",
+        "_crc_bid_edge",
+        "_full_deltas",
+        "_out",
+        "_pm",
+        "_qm",
+        "_rep",
+        "_views_ask_edge",
+        "_views_bid_edge",
+        "asks",
+        "bids",
+        "delta",
+        "hot",
+        "instrument",
+        "sequence",
+        "top_changed",
+        "ts",
+        "view_deltas",
+        "views",
+    )
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
@@ -152,62 +194,104 @@ class L2Book:
         self._ask_frag: dict[int, tuple[int, str]] = {}  # key -> (qty, its checksum text)
         self._bid_frag: dict[int, tuple[int, str]] = {}
         # 10th key per side when its part was computed (_OPEN: fewer than 10 levels):
-        # a change at or above it invalidates that part
-        self._crc_bid_edge = _OPEN
-        self._crc_ask_edge = _OPEN
+        # a change at or above it invalidates that part (-_OPEN: already invalid)
+        self._crc_bid_edge = -_OPEN
+        self._crc_ask_edge = -_OPEN
         # best key per side after the last commit (_OPEN: empty side)
         self._bid_best = _OPEN
         self._ask_best = _OPEN
         self.top_changed = False  # the last commit changed the best bid or ask (or its qty)
-        # staged changes of the current batch: key -> qty before the batch
-        self._bid_before: dict[int, int] = {}
-        self._ask_before: dict[int, int] = {}
-        self._staged = False  # ``set_level``/``stage`` were called since the last commit
+        # staged changes of the current batch (see the class docstring)
+        self._bch: list[int] = []
+        self._bold: list[int] = []
+        self._ach: list[int] = []
+        self._aold: list[int] = []
+        self._rep = False
+        # everything the staging loop needs, in one tuple (the same objects)
+        self.hot = (
+            self.bids.qty,
+            self.bids.keys,
+            self._bch,
+            self._bold,
+            self.asks.qty,
+            self.asks.keys,
+            self._ach,
+            self._aold,
+        )
         self.views: dict[int, DepthView] = {}
-        self.full_deltas = False  # build the full-depth delta on commit (depth-0 subscribers)
+        self._full_deltas = False  # build the full-depth delta on commit (depth-0 subscribers)
         self.delta: BookDelta | None = None
         self.view_deltas: dict[int, BookDelta] = {}  # depth -> delta of the last commit
+        self._out = False  # delta, view_deltas or top_changed are set (see ``reset_out``)
         self._views_bid_edge = -_OPEN  # the largest edge over all views (see ``_edges``)
         self._views_ask_edge = -_OPEN
+        # a commit whose smallest changed key per side is greater than these touches
+        # nothing but the sequence: the max of the best key, the checksum edge and the
+        # view edge (``_OPEN`` with full deltas: every change builds the delta)
+        self._bid_work = _OPEN
+        self._ask_work = _OPEN
+
+    @property
+    def full_deltas(self) -> bool:
+        return self._full_deltas
+
+    @full_deltas.setter
+    def full_deltas(self, on: bool) -> None:
+        self._full_deltas = on
+        if not on:
+            self.delta = None
+        self._work_edges()
+
+    def _work_edges(self) -> None:
+        if self._full_deltas:
+            self._bid_work = self._ask_work = _OPEN
+            return
+        self._bid_work = max(self._bid_best, self._crc_bid_edge, self._views_bid_edge)
+        self._ask_work = max(self._ask_best, self._crc_ask_edge, self._views_ask_edge)
 
     # -- staging ---------------------------------------------------------------------
     def set_level(self, side: Side, price: int, qty: int) -> None:
         """Stage ``qty`` (0 deletes) at (side, price); published by ``commit``."""
-        self._staged = True
         if side is _BUY:
-            s, before, key = self.bids, self._bid_before, -price
+            s, changed, olds, key = self.bids, self._bch, self._bold, -price
         else:
-            s, before, key = self.asks, self._ask_before, price
+            s, changed, olds, key = self.asks, self._ach, self._aold, price
         book_qty = s.qty
         old = book_qty.get(key, 0)
-        if key not in before:
-            before[key] = old
+        if old == qty:
+            return  # no change (a later change still sees ``old``)
+        if key in changed:
+            self._rep = True
+        else:
+            changed.append(key)
+            olds.append(old)
         if qty:
             if not old:
                 insort(s.keys, key)
             book_qty[key] = qty
-        elif old:
+        else:
             del book_qty[key]
             keys = s.keys
             del keys[bisect_left(keys, key)]
 
     def stage(self, levels: Iterable[BookLevel]) -> None:
         """``set_level`` for each event, in order; published by ``commit``."""
-        self._staged = True
-        bids, asks = self.bids, self.asks
-        bq, bk, bb = bids.qty, bids.keys, self._bid_before
-        aq, ak, ab = asks.qty, asks.keys, self._ask_before
+        bq, bk, bch, bold, aq, ak, ach, aold = self.hot
+        rep = False
         for ev in levels:
             qty = ev.qty
             if ev.side is _BUY:
-                key, book_qty, keys, before = -ev.price, bq, bk, bb
+                key, book_qty, keys, changed, olds = -ev.price, bq, bk, bch, bold
             else:
-                key, book_qty, keys, before = ev.price, aq, ak, ab
+                key, book_qty, keys, changed, olds = ev.price, aq, ak, ach, aold
             old = book_qty.get(key, 0)
             if old == qty:
-                continue  # no change (a later change still sees ``old``)
-            if key not in before:
-                before[key] = old
+                continue
+            if key in changed:
+                rep = True
+            else:
+                changed.append(key)
+                olds.append(old)
             if qty:
                 if not old:
                     insort(keys, key)
@@ -215,6 +299,13 @@ class L2Book:
             else:
                 del book_qty[key]
                 del keys[bisect_left(keys, key)]
+        if rep:
+            self._rep = True
+
+    def apply_levels(self, levels: Iterable[BookLevel], ts: int) -> bool:
+        """``stage(levels)`` then ``commit(ts)``."""
+        self.stage(levels)
+        return self.commit(ts)
 
     def commit(self, ts: int) -> bool:
         """Publish the staged changes: bump the sequence and update every view.
@@ -225,166 +316,50 @@ class L2Book:
         empty when no view changed), and ``top_changed`` says whether the best bid or
         ask (price or quantity) moved.
         """
-        bid_before, ask_before = self._bid_before, self._ask_before
-        self._staged = False
-        bid_changed: list[int] = []
-        ask_changed: list[int] = []
-        bmin = amin = _NONE
-        if bid_before:
-            bq = self.bids.qty
-            if len(bid_before) == 1:
-                k, q = bid_before.popitem()
-                if bq.get(k, 0) != q:
-                    bid_changed.append(k)
-                    bmin = k
-            else:
-                for k, q in bid_before.items():
-                    if bq.get(k, 0) != q:
-                        bid_changed.append(k)
-                bid_before.clear()
-                if bid_changed:
-                    bmin = min(bid_changed)
-        if ask_before:
-            aq = self.asks.qty
-            if len(ask_before) == 1:
-                k, q = ask_before.popitem()
-                if aq.get(k, 0) != q:
-                    ask_changed.append(k)
-                    amin = k
-            else:
-                for k, q in ask_before.items():
-                    if aq.get(k, 0) != q:
-                        ask_changed.append(k)
-                ask_before.clear()
-                if ask_changed:
-                    amin = min(ask_changed)
-        return self._publish(bid_changed, ask_changed, bmin, amin, ts)
-
-    def apply_levels(self, levels: list[BookLevel], ts: int) -> bool:
-        """``stage(levels)`` then ``commit(ts)``, without the staging dicts.
-
-        Each changed key is recorded once, with its quantity before the batch; only
-        when a key changed more than once is its final quantity compared with that.
-        """
-        if self._staged:  # ``set_level`` was used: mix properly
-            self.stage(levels)
-            return self.commit(ts)
-        if len(levels) == 1:  # the usual case
-            ev = levels[0]
-            qty = ev.qty
-            if ev.side is _BUY:
-                side, key = self.bids, -ev.price
-            else:
-                side, key = self.asks, ev.price
-            book_qty = side.qty
-            old = book_qty.get(key, 0)
-            if old == qty:
-                return self._publish(_EMPTY, _EMPTY, _NONE, _NONE, ts)
-            if qty:
-                if not old:
-                    insort(side.keys, key)
-                book_qty[key] = qty
-            else:
-                del book_qty[key]
-                keys = side.keys
-                del keys[bisect_left(keys, key)]
-            if side.sign < 0:
-                return self._publish([key], _EMPTY, key, _NONE, ts)
-            return self._publish(_EMPTY, [key], _NONE, key, ts)
-        bids, asks = self.bids, self.asks
-        bq, bk, aq, ak = bids.qty, bids.keys, asks.qty, asks.keys
-        bid_changed: list[int] = []
-        ask_changed: list[int] = []
-        if len(levels) == 2:
-            e0, e1 = levels
-            if e0.price != e1.price or e0.side is not e1.side:  # distinct: no repeats
-                for ev in levels:
-                    qty = ev.qty
-                    if ev.side is _BUY:
-                        key, book_qty, keys, changed = -ev.price, bq, bk, bid_changed
-                    else:
-                        key, book_qty, keys, changed = ev.price, aq, ak, ask_changed
-                    old = book_qty.get(key, 0)
-                    if old == qty:
-                        continue
-                    changed.append(key)
-                    if qty:
-                        if not old:
-                            insort(keys, key)
-                        book_qty[key] = qty
-                    else:
-                        del book_qty[key]
-                        del keys[bisect_left(keys, key)]
-                return self._publish(
-                    bid_changed,
-                    ask_changed,
-                    min(bid_changed) if bid_changed else _NONE,
-                    min(ask_changed) if ask_changed else _NONE,
-                    ts,
-                )
-        bid_first: dict[int, int] = {}  # key -> qty before the batch
-        ask_first: dict[int, int] = {}
-        repeated = False
-        for ev in levels:
-            qty = ev.qty
-            if ev.side is _BUY:
-                key = -ev.price
-                old = bq.get(key, 0)
-                if old == qty:
-                    continue
-                if key in bid_first:
-                    repeated = True
-                else:
-                    bid_first[key] = old
-                    bid_changed.append(key)
-                if qty:
-                    if not old:
-                        insort(bk, key)
-                    bq[key] = qty
-                else:
-                    del bq[key]
-                    del bk[bisect_left(bk, key)]
-            else:
-                key = ev.price
-                old = aq.get(key, 0)
-                if old == qty:
-                    continue
-                if key in ask_first:
-                    repeated = True
-                else:
-                    ask_first[key] = old
-                    ask_changed.append(key)
-                if qty:
-                    if not old:
-                        insort(ak, key)
-                    aq[key] = qty
-                else:
-                    del aq[key]
-                    del ak[bisect_left(ak, key)]
-        if repeated:  # drop keys that ended where they started
-            bid_changed = [k for k in bid_changed if bq.get(k, 0) != bid_first[k]]
-            ask_changed = [k for k in ask_changed if aq.get(k, 0) != ask_first[k]]
-        return self._publish(
-            bid_changed,
-            ask_changed,
-            min(bid_changed) if bid_changed else _NONE,
-            min(ask_changed) if ask_changed else _NONE,
-            ts,
-        )
+        bch, ach = self._bch, self._ach
+        if self._rep:  # drop keys that ended where they started
+            self._rep = False
+            bq, aq = self.bids.qty, self.asks.qty
+            bch = [k for k, o in zip(bch, self._bold, strict=True) if bq.get(k, 0) != o]
+            ach = [k for k, o in zip(ach, self._aold, strict=True) if aq.get(k, 0) != o]
+            self._bch.clear()
+            self._bold.clear()
+            self._ach.clear()
+            self._aold.clear()
+            return self._publish(
+                bch,
+                ach,
+                min(bch) if bch else _NONE,
+                min(ach) if ach else _NONE,
+                ts,
+            )
+        bmin = (bch[0] if len(bch) == 1 else min(bch)) if bch else _NONE
+        amin = (ach[0] if len(ach) == 1 else min(ach)) if ach else _NONE
+        changed = self._publish(bch, ach, bmin, amin, ts)
+        if bch:
+            bch.clear()
+            self._bold.clear()
+        if ach:
+            ach.clear()
+            self._aold.clear()
+        return changed
 
     def _publish(
         self, bid_changed: list[int], ask_changed: list[int], bmin: int, amin: int, ts: int
     ) -> bool:
         """The net changed keys per side (and the smallest of each, ``_NONE`` if none)
         are final: bump the sequence, update views, checksum, top of book."""
-        self.delta = None
-        if self.view_deltas:
-            for view in self.views.values():
-                view.deltas = None
-            self.view_deltas = {}
-        if bmin == _NONE and amin == _NONE:
-            self.top_changed = False
-            return False
+        if self._out:
+            self.reset_out()
+        if bmin > self._bid_work and amin > self._ask_work:
+            # no change at all (``_NONE`` is above every edge), or only changes below
+            # the top, both checksum parts and every full view (and no full deltas)
+            if bmin == _NONE and amin == _NONE:
+                return False
+            self.sequence += 1
+            self.ts = ts
+            return True
+        self._out = True
         self.sequence += 1
         self.ts = ts
         if bmin <= self._bid_best or amin <= self._ask_best:
@@ -398,12 +373,14 @@ class L2Book:
         if bmin <= self._crc_bid_edge:
             self._bid_text = None
             self._crc = None
+            self._crc_bid_edge = -_OPEN
         if amin <= self._crc_ask_edge:
             self._ask_crc = None
             self._crc = None
+            self._crc_ask_edge = -_OPEN
         if bmin <= self._views_bid_edge or amin <= self._views_ask_edge:
             self._update_views(bid_changed, ask_changed, bmin, amin, ts)
-        if self.full_deltas:
+        if self._full_deltas:
             bid_changed.sort()
             ask_changed.sort()
             bq, aq = self.bids.qty, self.asks.qty
@@ -417,7 +394,18 @@ class L2Book:
                 checksum=self.checksum(),
                 ts=ts,
             )
+        self._work_edges()
         return True
+
+    def reset_out(self) -> None:
+        """Forget the last commit's outputs (deltas, ``top_changed``)."""
+        self._out = False
+        self.delta = None
+        self.top_changed = False
+        if self.view_deltas:
+            for view in self.views.values():
+                view.deltas = None
+            self.view_deltas = {}
 
     def _update_views(
         self, bid_changed: list[int], ask_changed: list[int], bmin: int, amin: int, ts: int
@@ -442,6 +430,7 @@ class L2Book:
                 ask_edge = v.ask_edge
         self._views_bid_edge = bid_edge
         self._views_ask_edge = ask_edge
+        self._work_edges()
 
     # -- queries ---------------------------------------------------------------------
     def best_bid(self) -> Level | None:
@@ -479,6 +468,7 @@ class L2Book:
                 )
                 self._bid_text = bid_text
             crc = self._crc = zlib.crc32(bid_text, ask_crc)
+            self._work_edges()
         return crc
 
     def _side_text(

@@ -16,11 +16,13 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from bisect import bisect_left, insort
+from collections.abc import Sequence
 
 import msgspec
 
 from openpit.config.loader import VenueConfig
+from openpit.core.enums import Side
 from openpit.core.events import Balance, BookLevel, Event, Fill, OrderUpdate, Position, Trade
 from openpit.core.instrument import Instrument
 from openpit.marketdata.book import BookDelta, BookSnapshot, L2Book
@@ -32,6 +34,7 @@ from openpit.marketdata.throttle import Conflator
 from openpit.marketdata.ticker import DAY_MS, RollingWindow, Ticker, ratio_ppm
 
 _NEVER = 1 << 62
+_BUY = Side.BUY
 
 
 class InstrumentUpdate(msgspec.Struct, kw_only=True):
@@ -58,6 +61,24 @@ class MarketUpdates(msgspec.Struct, kw_only=True):
 class _Inst:
     """Per-instrument derivation state."""
 
+    __slots__ = (
+        "book",
+        "candles",
+        "conflators",
+        "deadline",
+        "id",
+        "inst",
+        "interval_ms",
+        "last_price",
+        "last_qty",
+        "pending_closed",
+        "subs",
+        "supply",
+        "tape",
+        "trades",
+        "window",
+    )
+
     def __init__(self, inst: Instrument, tape_size: int, max_candles: int, interval_ms: int):
         self.inst = inst
         self.id = inst.id
@@ -71,54 +92,63 @@ class _Inst:
         self.subs: dict[int, list[int]] = {}  # depth -> [delta subscribers, conflated]
         self.conflators: dict[int, Conflator] = {}
         self.supply = supply_units(inst)
-        self.pending: list[PublicTrade] = []
-        self.levels: list[BookLevel] = []  # this batch's level events, staged by ``finish``
+        self.trades: list[Trade] = []  # this batch's trade events, folded by ``finish``
         self.pending_closed: list[Candle] = []
         self.deadline = _NEVER
 
-    def on_trade(self, ev: Trade) -> None:
-        t = PublicTrade.of(ev)
-        self.pending.append(t)
-        self.tape.append(t)
-        price, qty, ts = ev.price, ev.qty, ev.ts
-        notional = self.inst.notional(price, qty)
-        self.window.add(ts, price, qty, notional)
-        for series in self.candles.values():
-            closed = series.add(ts, price, qty, notional)
-            if closed is not None:
-                self.pending_closed.append(closed)
-        self.last_price = price
-        self.last_qty = qty
+    def on_trades(self, trades: list[Trade]) -> list[PublicTrade]:
+        """Fold one batch's trades (in order) into tape, 24 h window and candles."""
+        out = [PublicTrade.of(ev) for ev in trades]
+        tape = self.tape
+        window = self.window
+        notional = self.inst.notional
+        pending_closed = self.pending_closed
+        series = self.candles.values()
+        for ev in trades:
+            price, qty, ts = ev.price, ev.qty, ev.ts
+            n = notional(price, qty)
+            window.add(ts, price, qty, n)
+            for s in series:
+                closed = s.add(ts, price, qty, n)
+                if closed is not None:
+                    pending_closed.append(closed)
+        for t in out:
+            tape.append(t)
+        last = trades[-1]
+        self.last_price = last.price
+        self.last_qty = last.qty
+        return out
 
-    def finish(self, now: int) -> InstrumentUpdate:
-        """Commit the batch collected by ``MarketData.apply`` (levels, trades)."""
-        levels = self.levels
-        if levels:
-            book = self.book
-            changed = book.apply_levels(levels, now)
-            levels.clear()
-            if changed:
+    def finish(self, now: int) -> InstrumentUpdate | None:
+        """Commit the batch staged by ``MarketData.apply`` (levels, trades); None when
+        nothing a subscriber sees changed (e.g. only levels below every view)."""
+        book = self.book
+        u: InstrumentUpdate | None = None
+        changed = book.commit(now)
+        if changed:
+            vd, d, top = book.view_deltas, book.delta, book.top_changed
+            if vd or top or d is not None:
                 u = InstrumentUpdate(
                     instrument=self.id,
                     book_changed=True,
-                    book=book.delta,
-                    depth=book.view_deltas,
-                    ticker_changed=book.top_changed,
+                    book=d,
+                    depth=vd,
+                    ticker_changed=top,
                 )
                 if self.conflators:
                     self._mark(u)
-            else:
-                u = InstrumentUpdate(instrument=self.id)
-        else:
-            u = InstrumentUpdate(instrument=self.id)
-        if self.pending or self.pending_closed or self.conflators or now >= self.deadline:
-            trades = self.pending
+        trades = self.trades
+        if trades or self.pending_closed or self.conflators or now >= self.deadline:
+            if u is None:
+                u = InstrumentUpdate(instrument=self.id, book_changed=changed)
             if trades:
-                u.trades = trades
-                self.pending = []
+                self.trades = []
+                u.trades = self.on_trades(trades)
                 u.ticker_changed = True
                 u.candles = [x for s in self.candles.values() if (x := s.live()) is not None]
             self.tick(now, u)
+            if not (u.depth or u.book is not None or u.trades or _non_empty(u)):
+                return None
         return u
 
     def _mark(self, u: InstrumentUpdate) -> None:
@@ -244,46 +274,122 @@ class MarketData:
 
     # -- input -------------------------------------------------------------------------
     def apply(self, events: Sequence[Event]) -> MarketUpdates:
-        """Fold one batch of events; returns what changed, per instrument."""
+        """Fold one batch of events; returns what changed, per instrument.
+
+        Book levels go straight into the book's staging (``L2Book.hot``), trades are
+        collected; each touched instrument then commits once (``_Inst.finish``). The
+        usual batch (one instrument, no trade, every changed level below the book's
+        work edges, nothing due) only bumps the book's sequence: no commit call.
+        """
         insts = self._insts
-        touched: dict[str, _Inst] = {}
+        touched: list[_Inst] = []
         users: set[str] | None = None
         now = self.clock
         last: str | None = None  # instrument of the previous market event, and its state
         st: _Inst | None = None
-        add: Callable[[BookLevel], None] | None = None  # ``st.levels.append``
+        slow = False  # a change at/above a work edge, a repeated key, or a trade
         for ev in events:
             t = type(ev)
             if t is BookLevel:
-                iid = ev.instrument  # type: ignore[attr-defined]
-                if iid != last:
-                    last, st = iid, insts.get(iid)
+                if ev.instrument != last:  # type: ignore[attr-defined]
+                    last = ev.instrument  # type: ignore[attr-defined]
+                    st = insts.get(last)
                     if st is not None:
-                        touched[iid] = st
-                        add = st.levels.append
+                        if st not in touched:
+                            touched.append(st)
+                        book = st.book
+                        bq, bk, bch, bold, aq, ak, ach, aold = book.hot
+                        bw, aw = book._bid_work, book._ask_work
                 if st is not None:
-                    add(ev)  # type: ignore[arg-type,misc]
+                    qty = ev.qty  # type: ignore[attr-defined]
+                    if ev.side is _BUY:  # type: ignore[attr-defined]
+                        key = -ev.price  # type: ignore[attr-defined]
+                        old = bq.get(key, 0)
+                        if old != qty:
+                            if key <= bw:
+                                slow = True
+                            if key in bch:
+                                book._rep = slow = True
+                            else:
+                                bch.append(key)
+                                bold.append(old)
+                            if qty:
+                                if not old:
+                                    insort(bk, key)
+                                bq[key] = qty
+                            else:
+                                del bq[key]
+                                del bk[bisect_left(bk, key)]
+                    else:
+                        key = ev.price  # type: ignore[attr-defined]
+                        old = aq.get(key, 0)
+                        if old != qty:
+                            if key <= aw:
+                                slow = True
+                            if key in ach:
+                                book._rep = slow = True
+                            else:
+                                ach.append(key)
+                                aold.append(old)
+                            if qty:
+                                if not old:
+                                    insort(ak, key)
+                                aq[key] = qty
+                            else:
+                                del aq[key]
+                                del ak[bisect_left(ak, key)]
             elif t is OrderUpdate or t is Fill:
                 pass
             elif t is Trade:
-                iid = ev.instrument  # type: ignore[attr-defined]
-                if iid != last:
-                    last, st = iid, insts.get(iid)
+                if ev.instrument != last:  # type: ignore[attr-defined]
+                    last = ev.instrument  # type: ignore[attr-defined]
+                    st = insts.get(last)
                     if st is not None:
-                        touched[iid] = st
-                        add = st.levels.append
+                        if st not in touched:
+                            touched.append(st)
+                        book = st.book
+                        bq, bk, bch, bold, aq, ak, ach, aold = book.hot
+                        bw, aw = book._bid_work, book._ask_work
                 if st is not None:
-                    st.on_trade(ev)  # type: ignore[arg-type]
+                    st.trades.append(ev)  # type: ignore[arg-type]
+                    slow = True
             else:
+                if isinstance(ev, BookLevel | Trade):
+                    slow = True
                 users = self._other(ev, touched, users)
             ts = ev.ts
             if ts > now:
                 now = ts
         self.clock = now
         deadline = self._deadline
+        if not slow and len(touched) == 1 and users is None:
+            s = touched[0]
+            if now < s.deadline and not s.conflators:
+                # the usual batch: levels below every work edge (see ``L2Book._publish``)
+                if book._out:
+                    book.reset_out()
+                if bch:
+                    book.sequence += 1
+                    book.ts = now
+                    bch.clear()
+                    bold.clear()
+                    if ach:
+                        ach.clear()
+                        aold.clear()
+                elif ach:
+                    book.sequence += 1
+                    book.ts = now
+                    ach.clear()
+                    aold.clear()
+                out = MarketUpdates(ts=now, instruments={}, portfolio_users=[])
+                if now >= deadline:
+                    self._sweep(now, out)
+                return out
         updates: dict[str, InstrumentUpdate] = {}
-        for iid, s in touched.items():
-            updates[iid] = s.finish(now)
+        for s in touched:
+            u = s.finish(now)
+            if u is not None:
+                updates[s.id] = u
             if s.deadline < deadline:
                 deadline = s.deadline
         self._deadline = deadline
@@ -294,18 +400,17 @@ class MarketData:
             self._sweep(now, out)
         return out
 
-    def _other(
-        self, ev: Event, touched: dict[str, _Inst], users: set[str] | None
-    ) -> set[str] | None:
+    def _other(self, ev: Event, touched: list[_Inst], users: set[str] | None) -> set[str] | None:
         """Events other than the exact ``BookLevel``/``Trade``/skipped types."""
         if isinstance(ev, BookLevel | Trade):  # a subclass
             st = self._insts.get(ev.instrument)
             if st is not None:
                 if isinstance(ev, BookLevel):
-                    st.levels.append(ev)  # staged in order with the exact-type ones
+                    st.book.set_level(ev.side, ev.price, ev.qty)  # same staging, in order
                 else:
-                    st.on_trade(ev)
-                touched[ev.instrument] = st
+                    st.trades.append(ev)
+                if st not in touched:
+                    touched.append(st)
         elif isinstance(ev, Balance):
             self._portfolio.on_balance(ev)
             users = users if users is not None else set()

@@ -430,7 +430,6 @@ class L2Book:
                 ask_edge = v.ask_edge
         self._views_bid_edge = bid_edge
         self._views_ask_edge = ask_edge
-        self._work_edges()
 
     # -- queries ---------------------------------------------------------------------
     def best_bid(self) -> Level | None:
@@ -474,20 +473,23 @@ class L2Book:
     def _side_text(
         self, side: _Side, frag: dict[int, tuple[int, str]]
     ) -> tuple[bytes, dict[int, tuple[int, str]], int]:
-        """(checksum text of the side's top 10, the per-level texts, the 10th key)."""
+        """(checksum text of the side's top 10, the per-level texts, the 10th key).
+
+        ``frag`` is reused (and returned) until it holds stale levels well beyond 10.
+        """
         pm, qm, sign, book_qty = self._pm, self._qm, side.sign, side.qty
         keys = side.keys[:CHECKSUM_DEPTH]
-        new: dict[int, tuple[int, str]] = {}
+        if len(frag) > 4 * CHECKSUM_DEPTH:
+            frag = {}
         parts: list[str] = []
         for k in keys:
             q = book_qty[k]
             t = frag.get(k)
             if t is None or t[0] != q:
-                t = (q, f"{sign * k * pm}{q * qm}")
-            new[k] = t
+                t = frag[k] = (q, f"{sign * k * pm}{q * qm}")
             parts.append(t[1])
         edge = keys[-1] if len(keys) == CHECKSUM_DEPTH else _OPEN
-        return "".join(parts).encode("ascii"), new, edge
+        return "".join(parts).encode("ascii"), frag, edge
 
     def snapshot(self, depth: int = 0) -> BookSnapshot:
         """Top ``depth`` levels per side (0: all). Sequence: the view's if one exists."""
@@ -515,6 +517,7 @@ class L2Book:
         if v is None:
             v = self.views[depth] = DepthView(self, depth)
             self._edges()
+            self._work_edges()
         return v
 
     def drop_view(self, depth: int) -> None:
@@ -522,6 +525,7 @@ class L2Book:
         if depth in self.view_deltas:
             self.view_deltas = {d: x for d, x in self.view_deltas.items() if d != depth}
         self._edges()
+        self._work_edges()
 
 
 class DepthView:
@@ -569,7 +573,9 @@ class DepthView:
         """
         n = self.depth
         old_full = len(keys) == n
-        if not changed or (old_full and min(changed) > keys[-1]):
+        if not changed or (
+            old_full and (changed[0] if len(changed) == 1 else min(changed)) > keys[-1]
+        ):
             return None  # every change is below a full view: nothing to do
         new_keys = side.keys[:n]
         new_full = len(new_keys) == n

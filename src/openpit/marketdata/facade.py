@@ -192,10 +192,14 @@ class _Inst:
         exp = self.window.next_expiry()
         if exp is not None:
             d = exp
+        # candles are nested (each contains the live candles of the smaller intervals,
+        # which saw the same trades), so the first live one, in INTERVALS order, ends first
         for series in self.candles.values():
             e = series.deadline()
-            if e is not None and e < d:
-                d = e
+            if e is not None:
+                if e < d:
+                    d = e
+                break
         for c in self.conflators.values():
             e = c.deadline()
             if e is not None and e < d:
@@ -291,7 +295,7 @@ class MarketData:
         for ev in events:
             t = type(ev)
             if t is BookLevel:
-                if ev.instrument != last:  # type: ignore[attr-defined]
+                if ev.instrument is not last:  # type: ignore[attr-defined]
                     last = ev.instrument  # type: ignore[attr-defined]
                     st = insts.get(last)
                     if st is not None:
@@ -341,7 +345,7 @@ class MarketData:
             elif t is OrderUpdate or t is Fill:
                 pass
             elif t is Trade:
-                if ev.instrument != last:  # type: ignore[attr-defined]
+                if ev.instrument is not last:  # type: ignore[attr-defined]
                     last = ev.instrument  # type: ignore[attr-defined]
                     st = insts.get(last)
                     if st is not None:

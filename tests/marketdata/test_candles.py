@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -125,3 +126,31 @@ def test_history_limit_and_range_returns_latest_in_range():
     assert [c.open for c in md.history("BTCUSDT", "1m", limit=2)] == [104, 105]
     got = md.history("BTCUSDT", "1m", start=BASE + 3 * 60_000, end=BASE + 5 * 60_000)
     assert [c.open for c in got] == [103, 104]
+
+
+@settings(max_examples=120, deadline=None)
+@given(trade_rows, st.lists(st.integers(1, 6), min_size=1, max_size=60), st.booleans())
+def test_candles_multi_trade_batches_equal_brute_force_aggregation(rows, sizes, same_ts):
+    """Batches of several trades (one command's fills share a ts; mixed ts fall back)."""
+    md = MarketData(CONFIG, max_candles=10_000)
+    ts = BASE
+    flat: list[tuple[int, int, int]] = []
+    i = 0
+    for size in itertools.cycle(sizes):
+        if i >= len(rows):
+            break
+        batch = []
+        for gap, price, qty in rows[i : i + size]:
+            if not (same_ts and batch):
+                ts += gap
+            flat.append((ts, price, qty))
+            batch.append(trade(len(flat), price, qty, ts))
+        i += size
+        md.apply(batch)
+    md.advance(flat[-1][0] + 8 * 86_400_000)
+    for iv in INTERVALS:
+        got = md.history("BTCUSDT", iv)
+        assert [
+            (c.start, c.open, c.high, c.low, c.close, c.volume, c.quote_volume, c.trades)
+            for c in got
+        ] == _brute(iv, flat)

@@ -113,6 +113,38 @@ class CandleSeries:
         c[8] += 1
         return closed
 
+    def add_many(
+        self,
+        ts: int,
+        open_: int,
+        high: int,
+        low: int,
+        close: int,
+        qty: int,
+        notional: int,
+        count: int,
+    ) -> Candle | None:
+        """Fold ``count`` trades that all carry ``ts`` at once (their first price,
+        extremes, last price and sums); the same as ``add`` for each of them in order."""
+        c = self._live
+        closed = None
+        if c is not None and ts >= c[1]:
+            closed = self._close(c)
+            c = None
+        if c is None:
+            start = bucket_start(self.interval, ts)
+            self._live = [start, start + self.span, open_, high, low, close, qty, notional, count]
+            return closed
+        if high > c[3]:
+            c[3] = high
+        if low < c[4]:
+            c[4] = low
+        c[5] = close
+        c[6] += qty
+        c[7] += notional
+        c[8] += count
+        return closed
+
     def _close(self, c: list[int]) -> Candle:
         candle = self._freeze(c, True)
         self.history.append(candle)

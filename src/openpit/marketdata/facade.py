@@ -104,14 +104,37 @@ class _Inst:
         notional = self.inst.notional
         pending_closed = self.pending_closed
         series = self.candles.values()
+        first = trades[0]
+        ts0 = first.ts
+        hi = lo = first.price
+        vol = nsum = 0
+        same_ts = True
         for ev in trades:
             price, qty, ts = ev.price, ev.qty, ev.ts
             n = notional(price, qty)
             window.add(ts, price, qty, n)
+            if ts != ts0:
+                same_ts = False
+            if price > hi:
+                hi = price
+            elif price < lo:
+                lo = price
+            vol += qty
+            nsum += n
+        if same_ts:  # one command's trades: fold them into each series at once
+            close, count = trades[-1].price, len(trades)
             for s in series:
-                closed = s.add(ts, price, qty, n)
+                closed = s.add_many(ts0, first.price, hi, lo, close, vol, nsum, count)
                 if closed is not None:
                     pending_closed.append(closed)
+        else:
+            for ev in trades:
+                price, qty, ts = ev.price, ev.qty, ev.ts
+                n = notional(price, qty)
+                for s in series:
+                    closed = s.add(ts, price, qty, n)
+                    if closed is not None:
+                        pending_closed.append(closed)
         for t in out:
             tape.append(t)
         last = trades[-1]

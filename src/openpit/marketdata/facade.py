@@ -365,8 +365,9 @@ class MarketData:
                             else:
                                 del aq[key]
                                 del ak[bisect_left(ak, key)]
+                ts = ev.ts  # one ``ts`` read per event type: each site stays specialised
             elif t is OrderUpdate or t is Fill:
-                pass
+                ts = ev.ts
             elif t is Trade:
                 if ev.instrument is not last:  # type: ignore[attr-defined]
                     last = ev.instrument  # type: ignore[attr-defined]
@@ -380,11 +381,12 @@ class MarketData:
                 if st is not None:
                     st.trades.append(ev)  # type: ignore[arg-type]
                     slow = True
+                ts = ev.ts
             else:
                 if isinstance(ev, BookLevel | Trade):
                     slow = True
                 users = self._other(ev, touched, users)
-            ts = ev.ts
+                ts = ev.ts
             if ts > now:
                 now = ts
         self.clock = now
@@ -408,7 +410,7 @@ class MarketData:
                     book.ts = now
                     ach.clear()
                     aold.clear()
-                out = MarketUpdates(ts=now, instruments={}, portfolio_users=[])
+                out = MarketUpdates(ts=now)
                 if now >= deadline:
                     self._sweep(now, out)
                 return out

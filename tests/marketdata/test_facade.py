@@ -143,3 +143,63 @@ def test_render_helpers_convert_exactly():
     assert render.qty(BTC, 80000) == Decimal("0.80000")
     assert render.levels(BTC, [(1, 1)]) == [(Decimal("0.01"), Decimal("0.00001"))]
     assert render.ppm_to_percent(18_600) == Decimal("1.86")
+
+
+def test_deep_book_beyond_sorted_region_matches_reference_at_every_depth():
+    """Hundreds of levels per side (far past the sorted region), mixed batches that
+    enter the short loop, hand over to the general one (a trade, a level twice) or
+    commit: every snapshot and every view equals a brute-force book."""
+    import random
+
+    rng = random.Random(11)
+    md = MarketData(CONFIG)
+    snaps = {d: md.subscribe_depth("BTCUSDT", d) for d in (10, 50)}
+    held = {d: ({p: q for p, q in s.bids}, {p: q for p, q in s.asks}) for d, s in snaps.items()}
+    ref: dict[Side, dict[int, int]] = {Side.BUY: {}, Side.SELL: {}}
+    trade_id = 0
+    for step in range(3000):
+        batch: list[object] = []
+        for _ in range(rng.randint(1, 4)):
+            side = Side.BUY if rng.random() < 0.5 else Side.SELL
+            price = (
+                100_000 - rng.randint(1, 600) if side is Side.BUY else 100_000 + rng.randint(1, 600)
+            )
+            qty = 0 if rng.random() < 0.4 else rng.randint(1, 50)
+            ref[side][price] = qty
+            batch.append(level(side, price, qty, ts=step))
+        if rng.random() < 0.05:
+            trade_id += 1
+            batch.append(trade(trade_id, 100_000, 1, ts=step))
+        if rng.random() < 0.05 and batch:  # the same level twice in one batch
+            first = batch[0]
+            assert isinstance(first, type(level(Side.BUY, 1, 1)))
+            ref[first.side][first.price] = 7
+            batch.append(level(first.side, first.price, 7, ts=step))
+        u = md.apply(batch).instruments.get("BTCUSDT")  # type: ignore[arg-type]
+        for d, delta in (u.depth if u is not None else {}).items():
+            bids, asks = held[d]
+            for p, q in delta.bids:
+                bids.pop(p) if q == 0 else bids.__setitem__(p, q)
+            for p, q in delta.asks:
+                asks.pop(p) if q == 0 else asks.__setitem__(p, q)
+        if step % 97 == 0 or step == 2999:
+            want_b = sorted(((p, q) for p, q in ref[Side.BUY].items() if q), reverse=True)
+            want_a = sorted((p, q) for p, q in ref[Side.SELL].items() if q)
+            full = md.book_snapshot("BTCUSDT", 0)
+            assert (full.bids, full.asks) == (want_b, want_a)
+            for d in (10, 50):
+                bids, asks = held[d]
+                assert sorted(bids.items(), reverse=True) == want_b[:d]
+                assert sorted(asks.items()) == want_a[:d]
+                snap = md.book_snapshot("BTCUSDT", d)
+                assert (snap.bids, snap.asks) == (want_b[:d], want_a[:d])
+            assert md.book_snapshot("BTCUSDT", 200).bids == want_b[:200]
+
+
+def test_live_candles_built_on_request_after_a_trade():
+    md = MarketData(CONFIG)
+    u = md.apply([trade(1, 4265000, 3, ts=60_000)]).instruments["BTCUSDT"]
+    assert u.candles_changed
+    live = md.live_candles("BTCUSDT")
+    assert [c.interval for c in live] == ["1m", "5m", "15m", "1h", "4h", "1d", "1w"]
+    assert all(c.close == 4265000 and c.volume == 3 and not c.closed for c in live)

@@ -70,7 +70,7 @@ from openpit.gateway.model import (
 )
 from openpit.gateway.settings import GatewaySettings
 from openpit.gateway.subscriptions import Key, Registry
-from openpit.marketdata import MarketUpdates
+from openpit.marketdata import Candle, MarketUpdates
 from openpit.venue import CommandResult
 
 if TYPE_CHECKING:
@@ -154,6 +154,8 @@ class MarketSource(Protocol):
     def book_snapshot(self, instrument: str, depth: int = 0) -> BookLike: ...
 
     def ticker(self, instrument: str) -> TickerLike: ...
+
+    def live_candles(self, instrument: str) -> list[Candle]: ...
 
 
 class AccountSource(Protocol):
@@ -544,7 +546,8 @@ class Hub:
             if not self.registry.watched(Channel.CANDLES, iid):
                 continue
             ts = updates.ts
-            for candle in [*u.closed, *u.candles]:
+            live = self.marketdata.live_candles(iid) if u.candles_changed else []
+            for candle in [*u.closed, *live]:
                 self.publish(
                     (Channel.CANDLES.value, iid, candle.interval),
                     lambda d, i=inst, c=candle, t=ts: _ext(d, "render_candle", i, c, t),  # type: ignore[misc]

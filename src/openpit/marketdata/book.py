@@ -40,6 +40,14 @@ CHECKSUM_DEPTH = 10
 
 Level = tuple[int, int]  # (price ticks, qty lots)
 
+# Key sentinels (real keys are prices or negated prices, far smaller in magnitude):
+# ``_OPEN`` is the edge of a side or view that is not full (any change may matter),
+# ``_NONE`` the smallest changed key of a side that did not change (> any edge).
+_OPEN = 1 << 62
+_NONE = 1 << 63
+_BUY = Side.BUY
+_REGION_MIN = 64  # keys listed in sorted order per side, at least
+
 
 class BookSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     """The top ``depth`` levels per side (``depth == 0``: the whole book).
@@ -72,24 +80,58 @@ class BookDelta(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _Side:
-    """One side of the book. ``keys`` sorted ascending = best first; ``qty`` by key."""
+    """One side of the book. ``qty`` by key holds every level; ``keys`` is sorted
+    ascending (best first) but lists only the keys ``<= cut`` (the *region*): levels
+    deeper than that live in ``qty`` alone, so a change far from the top costs one
+    dict operation. ``cut == _OPEN``: every key is listed. ``head(n)`` rebuilds the
+    region when it holds fewer than ``n`` keys but deeper levels exist."""
 
-    __slots__ = ("keys", "qty", "sign")
+    __slots__ = ("cut", "keys", "qty", "region", "sign")
 
     def __init__(self, sign: int) -> None:
         self.sign = sign
         self.keys: list[int] = []
         self.qty: dict[int, int] = {}
+        self.cut = _OPEN
+        self.region = _REGION_MIN
+
+    def head(self, n: int) -> list[int]:
+        """The ``n`` best keys (fewer if the side is shorter)."""
+        keys = self.keys
+        if len(keys) < n and self.cut != _OPEN:
+            self.rebuild(n)
+        return keys[:n]
+
+    def rebuild(self, n: int = 0) -> None:
+        """Re-list the best ``max(region, n)`` keys (all of them when few remain)."""
+        everything = sorted(self.qty)
+        r = max(self.region, n)
+        if len(everything) <= 2 * r:
+            self.keys[:] = everything  # in place: ``L2Book.hot`` holds the list
+            self.cut = _OPEN
+        else:
+            self.keys[:] = everything[:r]
+            self.cut = everything[r - 1]
+
+    def fit(self, need: int) -> None:
+        """Keep the region between ``need`` and a few times ``region`` keys."""
+        self.region = r = max(_REGION_MIN, 2 * need)
+        keys = self.keys
+        if len(keys) > 4 * r:
+            del keys[2 * r :]
+            self.cut = keys[-1]
+        elif len(keys) < need and self.cut != _OPEN:
+            self.rebuild()
 
     def top(self, n: int) -> list[Level]:
         s, q = self.sign, self.qty
-        return [(s * k, q[k]) for k in self.keys[:n]]
+        return [(s * k, q[k]) for k in self.head(n)]
 
-    def __getstate__(self) -> tuple[int, list[int], dict[int, int]]:
-        return (self.sign, self.keys, self.qty)
+    def __getstate__(self) -> tuple[int, list[int], dict[int, int], int, int]:
+        return (self.sign, self.keys, self.qty, self.cut, self.region)
 
-    def __setstate__(self, state: tuple[int, list[int], dict[int, int]]) -> None:
-        self.sign, self.keys, self.qty = state
+    def __setstate__(self, state: tuple[int, list[int], dict[int, int], int, int]) -> None:
+        self.sign, self.keys, self.qty, self.cut, self.region = state
 
 
 class _Checksummer:
@@ -124,12 +166,10 @@ def checksum_levels(instrument: Instrument, asks: list[Level], bids: list[Level]
     return _Checksummer(instrument).crc(asks, bids)
 
 
-# Key sentinels (real keys are prices or negated prices, far smaller in magnitude):
-# ``_OPEN`` is the edge of a side or view that is not full (any change may matter),
-# ``_NONE`` the smallest changed key of a side that did not change (> any edge).
-_OPEN = 1 << 62
-_NONE = 1 << 63
-_BUY = Side.BUY
+def _frag(frag: dict[int, tuple[int, str]], key: int, qty: int, price: int, qm: int) -> str:
+    """Cache and return one level's checksum text (``price`` already scaled)."""
+    t = frag[key] = (qty, f"{price}{qty * qm}")
+    return t[1]
 
 
 class L2Book:
@@ -137,14 +177,15 @@ class L2Book:
 
     Staging (``set_level``/``stage``, or ``MarketData.apply`` writing straight into
     ``hot``) updates the book at once and records each changed key once per side, in
-    first-change order, with its quantity before the batch (``_bch``/``_bold`` for
-    bids, ``_ach``/``_aold`` for asks); ``_rep`` says a key changed twice, so the
-    commit must drop keys that ended where they started.
+    first-change order, with its quantity before the batch (``_bch`` for bids,
+    ``_ach`` for asks: key -> old quantity); ``_rep`` says a key changed twice, so
+    the commit must drop keys that ended where they started. A new or deleted level
+    enters or leaves the sorted ``keys`` only when it lies within the side's region
+    (``key <= cut``, see ``_Side``); ``commit`` re-fits the regions.
     """
 
     __slots__ = (
         "_ach",
-        "_aold",
         "_ask_best",
         "_ask_crc",
         "_ask_frag",
@@ -154,12 +195,12 @@ class L2Book:
         "_bid_frag",
         "_bid_text",
         "_bid_work",
-        "_bold",
         "_ck",
         "_crc",
         "_crc_ask_edge",
         "_crc_bid_edge",
         "_full_deltas",
+        "_need",
         "_out",
         "_pm",
         "_qm",
@@ -202,21 +243,18 @@ class L2Book:
         self._ask_best = _OPEN
         self.top_changed = False  # the last commit changed the best bid or ask (or its qty)
         # staged changes of the current batch (see the class docstring)
-        self._bch: list[int] = []
-        self._bold: list[int] = []
-        self._ach: list[int] = []
-        self._aold: list[int] = []
+        self._bch: dict[int, int] = {}
+        self._ach: dict[int, int] = {}
+        self._need = CHECKSUM_DEPTH  # keys each region must hold: checksum and views
         self._rep = False
         # everything the staging loop needs, in one tuple (the same objects)
         self.hot = (
             self.bids.qty,
             self.bids.keys,
             self._bch,
-            self._bold,
             self.asks.qty,
             self.asks.keys,
             self._ach,
-            self._aold,
         )
         self.views: dict[int, DepthView] = {}
         self._full_deltas = False  # build the full-depth delta on commit (depth-0 subscribers)
@@ -253,9 +291,9 @@ class L2Book:
     def set_level(self, side: Side, price: int, qty: int) -> None:
         """Stage ``qty`` (0 deletes) at (side, price); published by ``commit``."""
         if side is _BUY:
-            s, changed, olds, key = self.bids, self._bch, self._bold, -price
+            s, changed, key = self.bids, self._bch, -price
         else:
-            s, changed, olds, key = self.asks, self._ach, self._aold, price
+            s, changed, key = self.asks, self._ach, price
         book_qty = s.qty
         old = book_qty.get(key, 0)
         if old == qty:
@@ -263,42 +301,43 @@ class L2Book:
         if key in changed:
             self._rep = True
         else:
-            changed.append(key)
-            olds.append(old)
+            changed[key] = old
         if qty:
-            if not old:
+            if not old and key <= s.cut:
                 insort(s.keys, key)
             book_qty[key] = qty
         else:
             del book_qty[key]
-            keys = s.keys
-            del keys[bisect_left(keys, key)]
+            if key <= s.cut:
+                keys = s.keys
+                del keys[bisect_left(keys, key)]
 
     def stage(self, levels: Iterable[BookLevel]) -> None:
         """``set_level`` for each event, in order; published by ``commit``."""
-        bq, bk, bch, bold, aq, ak, ach, aold = self.hot
+        bq, bk, bch, aq, ak, ach = self.hot
+        bcut, acut = self.bids.cut, self.asks.cut
         rep = False
         for ev in levels:
             qty = ev.qty
             if ev.side is _BUY:
-                key, book_qty, keys, changed, olds = -ev.price, bq, bk, bch, bold
+                key, book_qty, keys, changed, cut = -ev.price, bq, bk, bch, bcut
             else:
-                key, book_qty, keys, changed, olds = ev.price, aq, ak, ach, aold
+                key, book_qty, keys, changed, cut = ev.price, aq, ak, ach, acut
             old = book_qty.get(key, 0)
             if old == qty:
                 continue
             if key in changed:
                 rep = True
             else:
-                changed.append(key)
-                olds.append(old)
+                changed[key] = old
             if qty:
-                if not old:
+                if not old and key <= cut:
                     insort(keys, key)
                 book_qty[key] = qty
             else:
                 del book_qty[key]
-                del keys[bisect_left(keys, key)]
+                if key <= cut:
+                    del keys[bisect_left(keys, key)]
         if rep:
             self._rep = True
 
@@ -317,32 +356,35 @@ class L2Book:
         ask (price or quantity) moved.
         """
         bch, ach = self._bch, self._ach
+        need = self._need
+        bids, asks = self.bids, self.asks
+        if len(bids.keys) < need or len(bids.keys) > 4 * bids.region:
+            bids.fit(need)
+        if len(asks.keys) < need or len(asks.keys) > 4 * asks.region:
+            asks.fit(need)
         if self._rep:  # drop keys that ended where they started
             self._rep = False
-            bq, aq = self.bids.qty, self.asks.qty
-            bch = [k for k, o in zip(bch, self._bold, strict=True) if bq.get(k, 0) != o]
-            ach = [k for k, o in zip(ach, self._aold, strict=True) if aq.get(k, 0) != o]
-            self._bch.clear()
-            self._bold.clear()
-            self._ach.clear()
-            self._aold.clear()
-            return self._publish(
-                bch,
-                ach,
-                min(bch) if bch else _NONE,
-                min(ach) if ach else _NONE,
-                ts,
-            )
-        bmin = (bch[0] if len(bch) == 1 else min(bch)) if bch else _NONE
-        amin = (ach[0] if len(ach) == 1 else min(ach)) if ach else _NONE
-        changed = self._publish(bch, ach, bmin, amin, ts)
-        if bch:
+            bq, aq = bids.qty, asks.qty
+            bl = [k for k, o in bch.items() if bq.get(k, 0) != o]
+            al = [k for k, o in ach.items() if aq.get(k, 0) != o]
             bch.clear()
-            self._bold.clear()
-        if ach:
             ach.clear()
-            self._aold.clear()
-        return changed
+            return self._publish(bl, al, min(bl) if bl else _NONE, min(al) if al else _NONE, ts)
+        if bch:
+            bl = list(bch)
+            bch.clear()
+            bmin = bl[0] if len(bl) == 1 else min(bl)
+        else:
+            bl = []
+            bmin = _NONE
+        if ach:
+            al = list(ach)
+            ach.clear()
+            amin = al[0] if len(al) == 1 else min(al)
+        else:
+            al = []
+            amin = _NONE
+        return self._publish(bl, al, bmin, amin, ts)
 
     def _publish(
         self, bid_changed: list[int], ask_changed: list[int], bmin: int, amin: int, ts: int
@@ -444,8 +486,8 @@ class L2Book:
         """CRC32 over the top ``n`` (≤ 10) levels per side (integer formatting only)."""
         pm, qm = self._pm, self._qm
         aq, bq = self.asks.qty, self.bids.qty
-        text = "".join([f"{k * pm}{aq[k] * qm}" for k in self.asks.keys[:n]]) + "".join(
-            [f"{-k * pm}{bq[k] * qm}" for k in self.bids.keys[:n]]
+        text = "".join([f"{k * pm}{aq[k] * qm}" for k in self.asks.head(n)]) + "".join(
+            [f"{-k * pm}{bq[k] * qm}" for k in self.bids.head(n)]
         )
         return zlib.crc32(text.encode("ascii"))
 
@@ -478,16 +520,16 @@ class L2Book:
         ``frag`` is reused (and returned) until it holds stale levels well beyond 10.
         """
         pm, qm, sign, book_qty = self._pm, self._qm, side.sign, side.qty
-        keys = side.keys[:CHECKSUM_DEPTH]
+        keys = side.head(CHECKSUM_DEPTH)
         if len(frag) > 4 * CHECKSUM_DEPTH:
             frag = {}
-        parts: list[str] = []
-        for k in keys:
-            q = book_qty[k]
-            t = frag.get(k)
-            if t is None or t[0] != q:
-                t = frag[k] = (q, f"{sign * k * pm}{q * qm}")
-            parts.append(t[1])
+        get = frag.get
+        parts = [
+            t[1]
+            if (t := get(k)) is not None and t[0] == book_qty[k]
+            else _frag(frag, k, book_qty[k], sign * k * pm, qm)
+            for k in keys
+        ]
         edge = keys[-1] if len(keys) == CHECKSUM_DEPTH else _OPEN
         return "".join(parts).encode("ascii"), frag, edge
 
@@ -516,12 +558,14 @@ class L2Book:
         v = self.views.get(depth)
         if v is None:
             v = self.views[depth] = DepthView(self, depth)
+            self._need = max(self._need, depth)
             self._edges()
             self._work_edges()
         return v
 
     def drop_view(self, depth: int) -> None:
         self.views.pop(depth, None)
+        self._need = max(CHECKSUM_DEPTH, *self.views) if self.views else CHECKSUM_DEPTH
         if depth in self.view_deltas:
             self.view_deltas = {d: x for d, x in self.view_deltas.items() if d != depth}
         self._edges()
@@ -552,8 +596,8 @@ class DepthView:
     def __init__(self, book: L2Book, depth: int) -> None:
         self.depth = depth
         self.sequence = 0
-        self.bid_keys: list[int] = book.bids.keys[:depth]
-        self.ask_keys: list[int] = book.asks.keys[:depth]
+        self.bid_keys: list[int] = book.bids.head(depth)
+        self.ask_keys: list[int] = book.asks.head(depth)
         self.bid_qty = {k: book.bids.qty[k] for k in self.bid_keys}
         self.ask_qty = {k: book.asks.qty[k] for k in self.ask_keys}
         self.bid_edge = self.bid_keys[-1] if len(self.bid_keys) == depth else _OPEN
@@ -577,7 +621,7 @@ class DepthView:
             old_full and (changed[0] if len(changed) == 1 else min(changed)) > keys[-1]
         ):
             return None  # every change is below a full view: nothing to do
-        new_keys = side.keys[:n]
+        new_keys = side.head(n)
         new_full = len(new_keys) == n
         new_worst = new_keys[-1] if new_full else None
         book_qty = side.qty

@@ -17,7 +17,8 @@ Invariants:
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from itertools import chain
 
 import msgspec
 
@@ -47,7 +48,7 @@ class InstrumentUpdate(msgspec.Struct, kw_only=True):
     depth: dict[int, BookDelta] = msgspec.field(default_factory=dict)  # per registered view
     conflated: dict[int, BookSnapshot] = msgspec.field(default_factory=dict)  # throttled
     ticker_changed: bool = False
-    candles: list[Candle] = msgspec.field(default_factory=list)  # live candles now
+    candles_changed: bool = False  # live candles moved: ``MarketData.live_candles``
     closed: list[Candle] = msgspec.field(default_factory=list)  # final candles
     price: PriceUpdate | None = None
 
@@ -168,7 +169,7 @@ class _Inst:
                 self.trades = []
                 u.trades = self.on_trades(trades)
                 u.ticker_changed = True
-                u.candles = [x for s in self.candles.values() if (x := s.live()) is not None]
+                u.candles_changed = True
             self.tick(now, u)
             if not (u.depth or u.book is not None or u.trades or _non_empty(u)):
                 return None
@@ -303,117 +304,130 @@ class MarketData:
     def apply(self, events: Sequence[Event]) -> MarketUpdates:
         """Fold one batch of events; returns what changed, per instrument.
 
-        Book levels go straight into the book's staging (``L2Book.hot``), trades are
-        collected; each touched instrument then commits once (``_Inst.finish``). The
-        usual batch (one instrument, no trade, every changed level below the book's
-        work edges, nothing due) only bumps the book's sequence: no commit call.
+        The batch is in sequence order (one or more command results), so its last
+        event carries its largest ``ts``. Book levels go straight into the book's
+        staging (``L2Book.hot``; a level outside the side's sorted region is one dict
+        operation), trades are collected; each touched instrument then commits once
+        (``_Inst.finish``).
+
+        The usual batch — one instrument, only ``BookLevel``/``OrderUpdate``/``Fill``
+        events, no repeated level, nothing due — runs a short loop that stages its
+        levels; when every changed level lies below the book's work edges it only
+        bumps the book's sequence (no commit). The first event outside that shape
+        hands the rest of the batch, with what is already staged, to
+        ``_apply_general``.
         """
-        insts = self._insts
-        touched: list[_Inst] = []
-        users: set[str] | None = None
         now = self.clock
-        last: str | None = None  # instrument of the previous market event, and its state
-        st: _Inst | None = None
-        slow = False  # a change at/above a work edge, a repeated key, or a trade
-        for ev in events:
+        if not events:
+            return self._apply_general(events, now, None)
+        ts = events[-1].ts
+        if ts > now:
+            self.clock = now = ts
+        st = self._insts.get(getattr(events[0], "instrument", ""))
+        if st is None or now >= st.deadline or now >= self._deadline or st.conflators:
+            return self._apply_general(events, now, None)
+        iid = st.id
+        book = st.book
+        bq, bk, bch, aq, ak, ach = book.hot
+        bw, aw = book._bid_work, book._ask_work
+        bc, ac = book.bids.cut, book.asks.cut
+        slow = False  # a change at or above a work edge: commit (``_Inst.finish``)
+        it = iter(events)
+        for ev in it:
             t = type(ev)
             if t is BookLevel:
-                if ev.instrument is not last:  # type: ignore[attr-defined]
-                    last = ev.instrument  # type: ignore[attr-defined]
-                    st = insts.get(last)
-                    if st is not None:
-                        if st not in touched:
-                            touched.append(st)
-                        book = st.book
-                        bq, bk, bch, bold, aq, ak, ach, aold = book.hot
-                        bw, aw = book._bid_work, book._ask_work
-                if st is not None:
-                    qty = ev.qty  # type: ignore[attr-defined]
-                    if ev.side is _BUY:  # type: ignore[attr-defined]
-                        key = -ev.price  # type: ignore[attr-defined]
-                        old = bq.get(key, 0)
-                        if old != qty:
-                            if key <= bw:
-                                slow = True
-                            if key in bch:
-                                book._rep = slow = True
-                            else:
-                                bch.append(key)
-                                bold.append(old)
-                            if qty:
-                                if not old:
-                                    insort(bk, key)
-                                bq[key] = qty
-                            else:
-                                del bq[key]
-                                del bk[bisect_left(bk, key)]
+                i = ev.instrument  # type: ignore[attr-defined]
+                if i is not iid and i != iid:
+                    break
+                qty = ev.qty  # type: ignore[attr-defined]
+                if ev.side is _BUY:  # type: ignore[attr-defined]
+                    key = -ev.price  # type: ignore[attr-defined]
+                    old = bq.get(key, 0)
+                    if old == qty:
+                        continue
+                    if key in bch:
+                        break
+                    if key <= bw:
+                        slow = True
+                    bch[key] = old
+                    if qty:
+                        bq[key] = qty
+                        if not old and key <= bc:
+                            insort(bk, key)
                     else:
-                        key = ev.price  # type: ignore[attr-defined]
-                        old = aq.get(key, 0)
-                        if old != qty:
-                            if key <= aw:
-                                slow = True
-                            if key in ach:
-                                book._rep = slow = True
-                            else:
-                                ach.append(key)
-                                aold.append(old)
-                            if qty:
-                                if not old:
-                                    insort(ak, key)
-                                aq[key] = qty
-                            else:
-                                del aq[key]
-                                del ak[bisect_left(ak, key)]
-                ts = ev.ts  # one ``ts`` read per event type: each site stays specialised
-            elif t is OrderUpdate or t is Fill:
-                ts = ev.ts
-            elif t is Trade:
-                if ev.instrument is not last:  # type: ignore[attr-defined]
-                    last = ev.instrument  # type: ignore[attr-defined]
-                    st = insts.get(last)
-                    if st is not None:
-                        if st not in touched:
-                            touched.append(st)
-                        book = st.book
-                        bq, bk, bch, bold, aq, ak, ach, aold = book.hot
-                        bw, aw = book._bid_work, book._ask_work
-                if st is not None:
+                        del bq[key]
+                        if key <= bc:
+                            del bk[bisect_left(bk, key)]
+                else:
+                    key = ev.price  # type: ignore[attr-defined]
+                    old = aq.get(key, 0)
+                    if old == qty:
+                        continue
+                    if key in ach:
+                        break
+                    if key <= aw:
+                        slow = True
+                    ach[key] = old
+                    if qty:
+                        aq[key] = qty
+                        if not old and key <= ac:
+                            insort(ak, key)
+                    else:
+                        del aq[key]
+                        if key <= ac:
+                            del ak[bisect_left(ak, key)]
+            elif t is not OrderUpdate and t is not Fill:
+                break
+        else:
+            if slow:
+                return self._commit([st], now, None)
+            # the usual batch: levels below every work edge (see ``L2Book._publish``)
+            if book._out:
+                book.reset_out()
+            if bch or ach:
+                book.sequence += 1
+                book.ts = now
+                bch.clear()
+                ach.clear()
+            return MarketUpdates(ts=now)
+        return self._apply_general(chain((ev,), it), now, st)
+
+    def _apply_general(
+        self, events: Iterable[Event], now: int, started: _Inst | None
+    ) -> MarketUpdates:
+        """``apply`` for any batch (several instruments, trades, account events, a level
+        twice, something due); ``started``: an instrument ``apply`` already staged
+        levels of (its changes are in its book's staging, not yet published). Every
+        touched instrument commits."""
+        insts = self._insts
+        touched: list[_Inst] = [] if started is None else [started]
+        users: set[str] | None = None
+        for ev in events:
+            t = type(ev)
+            if t is OrderUpdate or t is Fill:
+                continue
+            if t is BookLevel or t is Trade or isinstance(ev, BookLevel | Trade):
+                st = insts.get(ev.instrument)  # type: ignore[attr-defined]
+                if st is None:
+                    continue
+                if st not in touched:
+                    touched.append(st)
+                if isinstance(ev, BookLevel):
+                    st.book.set_level(ev.side, ev.price, ev.qty)
+                else:
                     st.trades.append(ev)  # type: ignore[arg-type]
-                    slow = True
-                ts = ev.ts
-            else:
-                if isinstance(ev, BookLevel | Trade):
-                    slow = True
-                users = self._other(ev, touched, users)
-                ts = ev.ts
-            if ts > now:
-                now = ts
-        self.clock = now
+            elif isinstance(ev, Balance | Position):
+                if isinstance(ev, Balance):
+                    self._portfolio.on_balance(ev)
+                else:
+                    self._portfolio.on_position(ev)
+                users = users if users is not None else set()
+                users.add(ev.user)
+        return self._commit(touched, now, users)
+
+    def _commit(self, touched: list[_Inst], now: int, users: set[str] | None) -> MarketUpdates:
+        """Publish each touched instrument's staged batch (``_Inst.finish``)."""
         deadline = self._deadline
-        if not slow and len(touched) == 1 and users is None:
-            s = touched[0]
-            if now < s.deadline and not s.conflators:
-                # the usual batch: levels below every work edge (see ``L2Book._publish``)
-                if book._out:
-                    book.reset_out()
-                if bch:
-                    book.sequence += 1
-                    book.ts = now
-                    bch.clear()
-                    bold.clear()
-                    if ach:
-                        ach.clear()
-                        aold.clear()
-                elif ach:
-                    book.sequence += 1
-                    book.ts = now
-                    ach.clear()
-                    aold.clear()
-                out = MarketUpdates(ts=now)
-                if now >= deadline:
-                    self._sweep(now, out)
-                return out
         updates: dict[str, InstrumentUpdate] = {}
         for s in touched:
             u = s.finish(now)
@@ -428,27 +442,6 @@ class MarketData:
         if now >= deadline:
             self._sweep(now, out)
         return out
-
-    def _other(self, ev: Event, touched: list[_Inst], users: set[str] | None) -> set[str] | None:
-        """Events other than the exact ``BookLevel``/``Trade``/skipped types."""
-        if isinstance(ev, BookLevel | Trade):  # a subclass
-            st = self._insts.get(ev.instrument)
-            if st is not None:
-                if isinstance(ev, BookLevel):
-                    st.book.set_level(ev.side, ev.price, ev.qty)  # same staging, in order
-                else:
-                    st.trades.append(ev)
-                if st not in touched:
-                    touched.append(st)
-        elif isinstance(ev, Balance):
-            self._portfolio.on_balance(ev)
-            users = users if users is not None else set()
-            users.add(ev.user)
-        elif isinstance(ev, Position):
-            self._portfolio.on_position(ev)
-            users = users if users is not None else set()
-            users.add(ev.user)
-        return users
 
     def advance(self, ts: int) -> MarketUpdates:
         """Move the clock to ``ts`` (no events): closes candles, evicts the 24 h
@@ -557,6 +550,10 @@ class MarketData:
         return series.query(start, end, limit)
 
     candles = history
+
+    def live_candles(self, instrument: str) -> list[Candle]:
+        """The live candle of every interval that has one (``INTERVALS`` order)."""
+        return [c for s in self._inst(instrument).candles.values() if (c := s.live()) is not None]
 
     def price(self, symbol: str) -> PriceUpdate | None:
         """Price of an asset symbol (``"LUXURY001"``, ``"BTC"``) or instrument name."""

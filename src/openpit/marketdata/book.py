@@ -209,6 +209,7 @@ class L2Book:
         "_views_bid_edge",
         "asks",
         "bids",
+        "deep_changed",
         "delta",
         "hot",
         "instrument",
@@ -247,6 +248,10 @@ class L2Book:
         self._ach: dict[int, int] = {}
         self._need = CHECKSUM_DEPTH  # keys each region must hold: checksum and views
         self._rep = False
+        # a level below every work edge changed without being recorded (see
+        # ``MarketData.apply``): the next commit bumps the sequence even if nothing
+        # recorded changed
+        self.deep_changed = False
         # everything the staging loop needs, in one tuple (the same objects)
         self.hot = (
             self.bids.qty,
@@ -356,6 +361,7 @@ class L2Book:
         ask (price or quantity) moved.
         """
         bch, ach = self._bch, self._ach
+        deep, self.deep_changed = self.deep_changed, False
         need = self._need
         bids, asks = self.bids, self.asks
         if len(bids.keys) < need or len(bids.keys) > 4 * bids.region:
@@ -369,7 +375,8 @@ class L2Book:
             al = [k for k, o in ach.items() if aq.get(k, 0) != o]
             bch.clear()
             ach.clear()
-            return self._publish(bl, al, min(bl) if bl else _NONE, min(al) if al else _NONE, ts)
+            bmin = min(bl) if bl else _NONE
+            return self._publish(bl, al, bmin, min(al) if al else _NONE, ts, deep)
         if bch:
             bl = list(bch)
             bch.clear()
@@ -384,10 +391,16 @@ class L2Book:
         else:
             al = []
             amin = _NONE
-        return self._publish(bl, al, bmin, amin, ts)
+        return self._publish(bl, al, bmin, amin, ts, deep)
 
     def _publish(
-        self, bid_changed: list[int], ask_changed: list[int], bmin: int, amin: int, ts: int
+        self,
+        bid_changed: list[int],
+        ask_changed: list[int],
+        bmin: int,
+        amin: int,
+        ts: int,
+        deep: bool = False,
     ) -> bool:
         """The net changed keys per side (and the smallest of each, ``_NONE`` if none)
         are final: bump the sequence, update views, checksum, top of book."""
@@ -396,7 +409,7 @@ class L2Book:
         if bmin > self._bid_work and amin > self._ask_work:
             # no change at all (``_NONE`` is above every edge), or only changes below
             # the top, both checksum parts and every full view (and no full deltas)
-            if bmin == _NONE and amin == _NONE:
+            if bmin == _NONE and amin == _NONE and not deep:
                 return False
             self.sequence += 1
             self.ts = ts

@@ -311,9 +311,11 @@ class MarketData:
         (``_Inst.finish``).
 
         The usual batch — one instrument, only ``BookLevel``/``OrderUpdate``/``Fill``
-        events, no repeated level, nothing due — runs a short loop that stages its
-        levels; when every changed level lies below the book's work edges it only
-        bumps the book's sequence (no commit). The first event outside that shape
+        events, no repeated level at or above a work edge, nothing due — runs a short
+        loop that stages its levels. A level below the book's work edges (no view,
+        checksum or top of book can see it) is written to the book without being
+        recorded as changed; when every change is of that kind the batch only bumps
+        the book's sequence (no commit). The first event outside that shape
         hands the rest of the batch, with what is already staged, to
         ``_apply_general``.
         """
@@ -323,7 +325,10 @@ class MarketData:
         ts = events[-1].ts
         if ts > now:
             self.clock = now = ts
-        st = self._insts.get(getattr(events[0], "instrument", ""))
+        try:
+            st = self._insts.get(events[0].instrument)  # type: ignore[attr-defined]
+        except AttributeError:  # an account event first: not the usual shape
+            st = None
         if st is None or now >= st.deadline or now >= self._deadline or st.conflators:
             return self._apply_general(events, now, None)
         iid = st.id
@@ -332,6 +337,7 @@ class MarketData:
         bw, aw = book._bid_work, book._ask_work
         bc, ac = book.bids.cut, book.asks.cut
         slow = False  # a change at or above a work edge: commit (``_Inst.finish``)
+        deep = False  # a change below the work edges (not recorded: no view sees it)
         it = iter(events)
         for ev in it:
             t = type(ev)
@@ -345,11 +351,13 @@ class MarketData:
                     old = bq.get(key, 0)
                     if old == qty:
                         continue
-                    if key in bch:
-                        break
                     if key <= bw:
+                        if key in bch:
+                            break
                         slow = True
-                    bch[key] = old
+                        bch[key] = old
+                    else:
+                        deep = True
                     if qty:
                         bq[key] = qty
                         if not old and key <= bc:
@@ -363,11 +371,13 @@ class MarketData:
                     old = aq.get(key, 0)
                     if old == qty:
                         continue
-                    if key in ach:
-                        break
                     if key <= aw:
+                        if key in ach:
+                            break
                         slow = True
-                    ach[key] = old
+                        ach[key] = old
+                    else:
+                        deep = True
                     if qty:
                         aq[key] = qty
                         if not old and key <= ac:
@@ -384,12 +394,12 @@ class MarketData:
             # the usual batch: levels below every work edge (see ``L2Book._publish``)
             if book._out:
                 book.reset_out()
-            if bch or ach:
+            if deep:
                 book.sequence += 1
                 book.ts = now
-                bch.clear()
-                ach.clear()
             return MarketUpdates(ts=now)
+        if deep:
+            book.deep_changed = True
         return self._apply_general(chain((ev,), it), now, st)
 
     def _apply_general(

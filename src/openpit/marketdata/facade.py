@@ -67,6 +67,7 @@ class _Inst:
         "candles",
         "conflators",
         "deadline",
+        "hot",
         "id",
         "inst",
         "interval_ms",
@@ -96,6 +97,8 @@ class _Inst:
         self.trades: list[Trade] = []  # this batch's trade events, folded by ``finish``
         self.pending_closed: list[Candle] = []
         self.deadline = _NEVER
+        # what ``MarketData.apply``'s short loop reads (the same objects, for life)
+        self.hot = (self.id, self.book, *self.book.hot)
 
     def on_trades(self, trades: list[Trade]) -> list[PublicTrade]:
         """Fold one batch's trades (in order) into tape, 24 h window and candles."""
@@ -329,11 +332,10 @@ class MarketData:
             st = self._insts.get(events[0].instrument)  # type: ignore[attr-defined]
         except AttributeError:  # an account event first: not the usual shape
             st = None
-        if st is None or now >= st.deadline or now >= self._deadline or st.conflators:
+        # ``self._deadline`` is the earliest instrument deadline: nothing is due for st
+        if st is None or now >= self._deadline or st.conflators:
             return self._apply_general(events, now, None)
-        iid = st.id
-        book = st.book
-        bq, bk, bch, aq, ak, ach = book.hot
+        iid, book, bq, bk, bch, aq, ak, ach = st.hot
         bw, aw = book._bid_work, book._ask_work
         bc, ac = book.bids.cut, book.asks.cut
         slow = False  # a change at or above a work edge: commit (``_Inst.finish``)

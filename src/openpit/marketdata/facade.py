@@ -313,8 +313,8 @@ class MarketData:
         operation), trades are collected; each touched instrument then commits once
         (``_Inst.finish``).
 
-        The usual batch — one instrument, only ``BookLevel``/``OrderUpdate``/``Fill``
-        events, no repeated level at or above a work edge, nothing due — runs a short
+        The usual batch — one instrument, only ``BookLevel``/``Trade``/``OrderUpdate``/
+        ``Fill`` events, no repeated level at or above a work edge, nothing due — runs a short
         loop that stages its levels. A level below the book's work edges (no view,
         checksum or top of book can see it) is written to the book without being
         recorded as changed; when every change is of that kind the batch only bumps
@@ -388,6 +388,12 @@ class MarketData:
                         del aq[key]
                         if key <= ac:
                             del ak[bisect_left(ak, key)]
+            elif t is Trade:
+                i = ev.instrument  # type: ignore[attr-defined]
+                if i is not iid and i != iid:
+                    break
+                st.trades.append(ev)  # type: ignore[arg-type]
+                slow = True
             elif t is not OrderUpdate and t is not Fill:
                 break
         else:

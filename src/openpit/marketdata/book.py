@@ -6,9 +6,12 @@ Invariants:
 - Each side keeps a sorted list of *keys* (best first): asks key = price, bids key =
   -price, so "better" is always "smaller key" and one code path serves both sides.
 - Changes are staged with ``set_level`` and published by ``commit(ts)``, once per
-  command batch. A commit that changes at least one level bumps the book's
+  command batch. A batch that changes at least one level bumps the book's
   ``sequence`` by exactly one; the full-depth delta lists every level whose quantity
-  differs from before the batch (0 = deleted).
+  differs from before the batch (0 = deleted). A batch with no net change leaves it,
+  except one that changed and restored a level below every work edge (those are not
+  recorded, see ``MarketData.apply``): that one may bump it too. No view and no
+  depth-0 subscriber can tell (while depth 0 is subscribed every change is recorded).
 - A ``DepthView`` of depth N holds the top N levels per side as last published.
   ``DepthView.update`` emits only levels that changed *within the view*, including
   levels entering it (because something above was deleted) and levels leaving it

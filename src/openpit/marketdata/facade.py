@@ -17,8 +17,9 @@ Invariants:
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
+from types import MappingProxyType
 
 import msgspec
 
@@ -53,10 +54,16 @@ class InstrumentUpdate(msgspec.Struct, kw_only=True):
     price: PriceUpdate | None = None
 
 
+_NO_UPDATES: Mapping[str, InstrumentUpdate] = MappingProxyType({})
+
+
 class MarketUpdates(msgspec.Struct, kw_only=True):
+    """What one ``apply``/``advance`` changed. Read-only for consumers; a batch that
+    changed nothing a subscriber sees shares one empty, immutable ``instruments``."""
+
     ts: int  # market-data clock after the batch
-    instruments: dict[str, InstrumentUpdate] = msgspec.field(default_factory=dict)
-    portfolio_users: list[str] = msgspec.field(default_factory=list)  # balances/positions moved
+    instruments: Mapping[str, InstrumentUpdate] = _NO_UPDATES
+    portfolio_users: Sequence[str] = ()  # balances/positions moved (sorted)
 
 
 class _Inst:
@@ -455,7 +462,7 @@ class MarketData:
                 deadline = s.deadline
         self._deadline = deadline
         out = MarketUpdates(
-            ts=now, instruments=updates, portfolio_users=sorted(users) if users else []
+            ts=now, instruments=updates, portfolio_users=sorted(users) if users else ()
         )
         if now >= deadline:
             self._sweep(now, out)
@@ -473,19 +480,22 @@ class MarketData:
 
     def _sweep(self, now: int, out: MarketUpdates) -> None:
         deadline = _NEVER
+        updates = dict(out.instruments)
         for iid, st in self._insts.items():
             if now >= st.deadline:
-                u = out.instruments.get(iid)
+                u = updates.get(iid)
                 if u is None:
                     u = InstrumentUpdate(instrument=iid)
                     st.tick(now, u)
                     if _non_empty(u):
-                        out.instruments[iid] = u
+                        updates[iid] = u
                 else:
                     st.tick(now, u)
             if st.deadline < deadline:
                 deadline = st.deadline
         self._deadline = deadline
+        if updates:
+            out.instruments = updates
 
     # -- subscriptions -------------------------------------------------------------------
     def subscribe_depth(self, instrument: str, depth: int, conflated: bool = False) -> BookSnapshot:

@@ -21,7 +21,9 @@ the captured stream is built first and frozen out of the cyclic GC with
   ``derive events/s = events ÷ apply time``.
 ``ratio = derive events/s (one view) ÷ engine events/s``; ``passed = ratio >= 1.0``.
 The ratios with the extra views and the cost of each extra view (µs per command
-and per event) are reported alongside.
+and per event) are reported alongside, and ``by_instructions``: the same two sides
+counted in instructions per command under callgrind (deterministic; skipped without
+valgrind or with ``BENCH_CALLGRIND=0``).
 """
 
 from __future__ import annotations
@@ -131,6 +133,83 @@ def _inline(config: VenueConfig, prepared: list[Prepared], depths: tuple[int, ..
     return _engine(prepared, None, md)
 
 
+# -- instruction counts (callgrind) -------------------------------------------------------
+
+CG_COMMANDS = 20_000
+
+
+def _cg_child(which: str) -> None:
+    """One side under callgrind: ``engine``/``engine0`` run the stream's commands (all /
+    warm-up only); ``derive``/``derive0`` capture the stream, then apply all / none of
+    the post-warm-up batches to a MarketData with view 10."""
+    ops = make_stream(SEED, CG_COMMANDS)
+    prepared = prepare_ours(ops)
+    if which.startswith("engine"):
+        _engine(prepared if which == "engine" else prepared[:WARMUP], None)
+        return
+    captured: list[list[Event]] = []
+    _engine(prepared, captured)
+    md = MarketData(_config())
+    md.subscribe_depth("BENCH", 10)
+    for b in captured[:WARMUP]:
+        if b:
+            md.apply(b)
+    gc.collect()
+    gc.freeze()
+    if which == "derive":
+        for b in captured[WARMUP:]:
+            if b:
+                md.apply(b)
+
+
+def callgrind_per_command() -> dict[str, Any] | None:
+    """Instructions per post-warm-up command, engine and derivation (view 10), or None
+    without valgrind (or with ``BENCH_CALLGRIND=0``). Deterministic, unlike CPU time."""
+    import os
+    import re
+    import shutil
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    if shutil.which("valgrind") is None or os.environ.get("BENCH_CALLGRIND") == "0":
+        return None
+    code = "from bench.marketdata import _cg_child; import sys; _cg_child(sys.argv[1])"
+    env = dict(os.environ, PYTHONHASHSEED="0")
+
+    def count(which: str) -> int:
+        out = subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--callgrind-out-file=/dev/null",
+                sys.executable,
+                "-c",
+                code,
+                which,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stderr
+        m = re.search(r"Collected : (\d+)", out)
+        assert m is not None, out
+        return int(m.group(1))
+
+    names = ("engine", "engine0", "derive", "derive0")
+    with ThreadPoolExecutor(2) as pool:
+        n = dict(zip(names, pool.map(count, names), strict=True))
+    engine = (n["engine"] - n["engine0"]) // CG_COMMANDS
+    derive = (n["derive"] - n["derive0"]) // CG_COMMANDS
+    return {
+        "commands": CG_COMMANDS,
+        "engine_instructions_per_command": engine,
+        "derive_instructions_per_command": derive,
+        "ratio": round(engine / derive, 3),
+    }
+
+
 def main(n: int = COMMANDS, seed: int = SEED, rounds: int = ROUNDS) -> dict[str, Any]:
     ops = make_stream(seed, n)
     prepared = prepare_ours(ops)
@@ -216,6 +295,7 @@ def main(n: int = COMMANDS, seed: int = SEED, rounds: int = ROUNDS) -> dict[str,
             "derive_us_per_command": round(inline_derive / per_cmd * 1e6, 3),
             "ratio": round(eng / inline_derive, 3),
         },
+        "by_instructions": callgrind_per_command(),
         "ratio": round(ratio, 3),
         "passed": ratio >= 1.0,
     }

@@ -449,7 +449,7 @@ class L2Book:
                 prev_sequence=self.sequence - 1,
                 bids=[(-k, bq.get(k, 0)) for k in bid_changed],
                 asks=[(k, aq.get(k, 0)) for k in ask_changed],
-                checksum=self.checksum(),
+                checksum=self._checksum(),
                 ts=ts,
             )
         self._work_edges()
@@ -510,6 +510,15 @@ class L2Book:
     def checksum(self) -> int:
         """CRC32 of the top 10 levels per side (each side's part cached until a change
         at or above its 10th level; each level's text cached while its qty holds)."""
+        if self._crc is None:
+            self._checksum()
+            self._work_edges()  # the checksum edges moved
+        crc = self._crc
+        assert crc is not None
+        return crc
+
+    def _checksum(self) -> int:
+        """``checksum`` within a commit (``_publish`` re-derives the work edges last)."""
         crc = self._crc
         if crc is None:
             ask_crc = self._ask_crc
@@ -525,7 +534,6 @@ class L2Book:
                 )
                 self._bid_text = bid_text
             crc = self._crc = zlib.crc32(bid_text, ask_crc)
-            self._work_edges()
         return crc
 
     def _side_text(
@@ -729,7 +737,7 @@ class DepthView:
     def checksum(self, book: L2Book) -> int:
         """Checksum over the view's own top min(depth, 10) levels (= book's for depth ≥ 10)."""
         if self.depth >= CHECKSUM_DEPTH:
-            return book.checksum()
+            return book._checksum()
         return book.crc_top(self.depth)
 
     def levels(self) -> tuple[list[Level], list[Level]]:

@@ -16,6 +16,7 @@ Invariants:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 import msgspec
 
@@ -144,6 +145,38 @@ class CandleSeries:
         c[7] += notional
         c[8] += count
         return closed
+
+    @staticmethod
+    def add_many_all(
+        series: Iterable[CandleSeries],
+        ts: int,
+        open_: int,
+        high: int,
+        low: int,
+        close: int,
+        qty: int,
+        notional: int,
+        count: int,
+    ) -> list[Candle]:
+        """``add_many`` on every series of ``series``; the candles closed, in order.
+        The usual case (the trades fall in the live candle) is folded in line."""
+        closed_all: list[Candle] = []
+        for s in series:
+            c = s._live
+            if c is not None and ts < c[1]:
+                if high > c[3]:
+                    c[3] = high
+                if low < c[4]:
+                    c[4] = low
+                c[5] = close
+                c[6] += qty
+                c[7] += notional
+                c[8] += count
+                continue
+            closed = s.add_many(ts, open_, high, low, close, qty, notional, count)
+            if closed is not None:
+                closed_all.append(closed)
+        return closed_all
 
     def _close(self, c: list[int]) -> Candle:
         candle = self._freeze(c, True)

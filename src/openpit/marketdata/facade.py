@@ -133,11 +133,11 @@ class _Inst:
             vol += qty
             nsum += n
         if same_ts:  # one command's trades: fold them into each series at once
-            close, count = trades[-1].price, len(trades)
-            for s in series:
-                closed = s.add_many(ts0, first.price, hi, lo, close, vol, nsum, count)
-                if closed is not None:
-                    pending_closed.append(closed)
+            closed_all = CandleSeries.add_many_all(
+                series, ts0, first.price, hi, lo, trades[-1].price, vol, nsum, len(trades)
+            )
+            if closed_all:
+                pending_closed.extend(closed_all)
         else:
             for ev in trades:
                 price, qty, ts = ev.price, ev.qty, ev.ts

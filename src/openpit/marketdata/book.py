@@ -89,14 +89,20 @@ class _Side:
     dict operation. ``cut == _OPEN``: every key is listed. ``head(n)`` rebuilds the
     region when it holds fewer than ``n`` keys but deeper levels exist."""
 
-    __slots__ = ("cut", "keys", "qty", "region", "sign")
+    __slots__ = ("cell", "cells", "cut", "keys", "qty", "region", "sign")
 
-    def __init__(self, sign: int) -> None:
+    def __init__(self, sign: int, cells: list[int], cell: int) -> None:
         self.sign = sign
         self.keys: list[int] = []
         self.qty: dict[int, int] = {}
-        self.cut = _OPEN
         self.region = _REGION_MIN
+        # ``cut`` is mirrored in ``cells[cell]`` (``L2Book.edges``: what the staging
+        # loop reads in one go)
+        self.cells, self.cell = cells, cell
+        self.set_cut(_OPEN)
+
+    def set_cut(self, cut: int) -> None:
+        self.cut = self.cells[self.cell] = cut
 
     def head(self, n: int) -> list[int]:
         """The ``n`` best keys (fewer if the side is shorter)."""
@@ -111,10 +117,10 @@ class _Side:
         r = max(self.region, n)
         if len(everything) <= 2 * r:
             self.keys[:] = everything  # in place: ``L2Book.hot`` holds the list
-            self.cut = _OPEN
+            self.set_cut(_OPEN)
         else:
             self.keys[:] = everything[:r]
-            self.cut = everything[r - 1]
+            self.set_cut(everything[r - 1])
 
     def fit(self, need: int) -> None:
         """Keep the region between ``need`` and a few times ``region`` keys."""
@@ -122,7 +128,7 @@ class _Side:
         keys = self.keys
         if len(keys) > 4 * r:
             del keys[2 * r :]
-            self.cut = keys[-1]
+            self.set_cut(keys[-1])
         elif len(keys) < need and self.cut != _OPEN:
             self.rebuild()
 
@@ -130,11 +136,15 @@ class _Side:
         s, q = self.sign, self.qty
         return [(s * k, q[k]) for k in self.head(n)]
 
-    def __getstate__(self) -> tuple[int, list[int], dict[int, int], int, int]:
-        return (self.sign, self.keys, self.qty, self.cut, self.region)
+    def __getstate__(
+        self,
+    ) -> tuple[int, list[int], dict[int, int], int, int, list[int], int]:
+        return (self.sign, self.keys, self.qty, self.cut, self.region, self.cells, self.cell)
 
-    def __setstate__(self, state: tuple[int, list[int], dict[int, int], int, int]) -> None:
-        self.sign, self.keys, self.qty, self.cut, self.region = state
+    def __setstate__(
+        self, state: tuple[int, list[int], dict[int, int], int, int, list[int], int]
+    ) -> None:
+        self.sign, self.keys, self.qty, self.cut, self.region, self.cells, self.cell = state
 
 
 class _Checksummer:
@@ -214,6 +224,7 @@ class L2Book:
         "bids",
         "deep_changed",
         "delta",
+        "edges",
         "hot",
         "instrument",
         "sequence",
@@ -225,8 +236,10 @@ class L2Book:
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
-        self.bids = _Side(-1)
-        self.asks = _Side(1)
+        # [bid work edge, ask work edge, bid cut, ask cut], kept in step (see ``hot``)
+        self.edges = [_OPEN, _OPEN, _OPEN, _OPEN]
+        self.bids = _Side(-1, self.edges, 2)
+        self.asks = _Side(1, self.edges, 3)
         self.sequence = 0
         self.ts = 0
         self._ck = _Checksummer(instrument)
@@ -290,10 +303,12 @@ class L2Book:
 
     def _work_edges(self) -> None:
         if self._full_deltas:
-            self._bid_work = self._ask_work = _OPEN
-            return
-        self._bid_work = max(self._bid_best, self._crc_bid_edge, self._views_bid_edge)
-        self._ask_work = max(self._ask_best, self._crc_ask_edge, self._views_ask_edge)
+            bw = aw = _OPEN
+        else:
+            bw = max(self._bid_best, self._crc_bid_edge, self._views_bid_edge)
+            aw = max(self._ask_best, self._crc_ask_edge, self._views_ask_edge)
+        self._bid_work = self.edges[0] = bw
+        self._ask_work = self.edges[1] = aw
 
     # -- staging ---------------------------------------------------------------------
     def set_level(self, side: Side, price: int, qty: int) -> None:

@@ -105,7 +105,7 @@ class _Inst:
         self.pending_closed: list[Candle] = []
         self.deadline = _NEVER
         # what ``MarketData.apply``'s short loop reads (the same objects, for life)
-        self.hot = (self.id, self.book, *self.book.hot)
+        self.hot = (self.id, self.book, *self.book.hot, self.book.edges)
 
     def on_trades(self, trades: list[Trade]) -> list[PublicTrade]:
         """Fold one batch's trades (in order) into tape, 24 h window and candles."""
@@ -342,9 +342,8 @@ class MarketData:
         # ``self._deadline`` is the earliest instrument deadline: nothing is due for st
         if st is None or now >= self._deadline or st.conflators:
             return self._apply_general(events, now, None)
-        iid, book, bq, bk, bch, aq, ak, ach = st.hot
-        bw, aw = book._bid_work, book._ask_work
-        bc, ac = book.bids.cut, book.asks.cut
+        iid, book, bq, bk, bch, aq, ak, ach, edges = st.hot
+        bw, aw, bc, ac = edges
         slow = False  # a change at or above a work edge: commit (``_Inst.finish``)
         deep = False  # a change below the work edges (not recorded: no view sees it)
         it = iter(events)

@@ -22,11 +22,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from openpit.core.errors import OpenpitError
+
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 DEFAULT_DATA_DIR = "./openpit-data"
 
 
-class CliError(Exception):
+class CliError(OpenpitError):
     """A mistake the operator can fix; ``str`` says how."""
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from openpit.alerts.events import AlertCondition, CustomAlertTriggered
+from openpit.core.errors import OpenpitError
 from openpit.core.instrument import Instrument, NotAMultiple
 from openpit.store import Alert, AlertState, Store
 
@@ -44,7 +45,7 @@ _SHAPE: dict[AlertCondition, tuple[str, bool]] = {
 }
 
 
-class AlertError(ValueError):
+class AlertError(OpenpitError, ValueError):
     """A create/delete request that cannot be honoured; ``code`` is the reason."""
 
     def __init__(self, code: str, message: str) -> None:

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from openpit.core.enums import InstrumentKind, STPMode
+from openpit.core.errors import OpenpitError
 from openpit.core.instrument import Asset, Instrument, rate_to_ppm
 from openpit.core.session import ALWAYS_OPEN, TradingSession
 
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
-class ConfigError(ValueError):
+class ConfigError(OpenpitError, ValueError):
     """A configuration file is invalid; the message names the file and the key."""
 
 

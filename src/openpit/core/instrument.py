@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from openpit.core.enums import InstrumentKind
+from openpit.core.errors import OpenpitError
 from openpit.core.session import ALWAYS_OPEN, TradingSession
 
 PPM = 1_000_000
 
 
-class NotAMultiple(ValueError):
+class NotAMultiple(OpenpitError, ValueError):
     """A decimal value is not an exact multiple of its increment."""
 
 

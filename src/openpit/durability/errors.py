@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from openpit.core.errors import OpenpitError
 
-class DurabilityError(Exception):
+
+class DurabilityError(OpenpitError):
     """Base of every durability error."""
 
 

@@ -44,6 +44,7 @@ from pathlib import Path
 
 from openpit.core.commands import Batch, CancelOrder, Command, Deposit, ModifyOrder, PlaceOrder
 from openpit.core.enums import OrderType, Side, TimeInForce
+from openpit.core.errors import OpenpitError
 from openpit.core.instrument import PPM, Instrument, NotAMultiple
 from openpit.feeds.simulator.driver import FeedStats
 from openpit.server.service import VenueService
@@ -52,7 +53,7 @@ SAMPLE_CSV = Path(__file__).parent / "data" / "sample_btcusdt.csv"
 COLUMNS = ("ts_ms", "kind", "price", "qty", "side")
 
 
-class ReplayError(ValueError):
+class ReplayError(OpenpitError, ValueError):
     """A replay file is invalid; the message names the file and the line."""
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from openpit.core.errors import OpenpitError
+
 
 class Permission(StrEnum):
     READ = "read"
@@ -67,7 +69,7 @@ class InMemoryKeyStore:
         return self._keys.get(key_id)
 
 
-class AuthError(Exception):
+class AuthError(OpenpitError):
     """Authentication failed; ``str(exc)`` is safe to show the client."""
 
 

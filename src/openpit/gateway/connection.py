@@ -23,6 +23,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from openpit.core.errors import OpenpitError
 from openpit.gateway.auth import Principal
 from openpit.gateway.frames import Deflater, text_frame
 from openpit.gateway.limits import RateLimiter
@@ -54,7 +55,7 @@ _ALLOWED: dict[ConnState, frozenset[ConnState]] = {
 }
 
 
-class InvalidTransition(RuntimeError):
+class InvalidTransition(OpenpitError, RuntimeError):
     pass
 
 

@@ -22,6 +22,7 @@ from typing import TypeVar
 from openpit.alerts.custom import AlertError
 from openpit.core.commands import Batch, CancelOrder, Command, ModifyOrder, PlaceOrder
 from openpit.core.enums import OrderType, Side, TimeInForce
+from openpit.core.errors import OpenpitError
 from openpit.core.events import OrderUpdate
 from openpit.core.instrument import Instrument, NotAMultiple
 from openpit.gateway.auth import AuthError, Permission
@@ -64,7 +65,7 @@ from openpit.venue import CommandResult
 log = logging.getLogger("openpit.gateway")
 
 
-class Refusal(Exception):
+class Refusal(OpenpitError):
     def __init__(self, kind: ErrorKind, message: str) -> None:
         super().__init__(message)
         self.kind = kind

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from openpit.core.errors import OpenpitError
 from openpit.core.events import Balance
 
 LENDER = "__lender__"  # the venue's lending pool (funded from risk.lending_pool)
@@ -22,7 +23,7 @@ FEES = "__fees__"  # fees collected
 INTERNAL_ACCOUNTS = (LENDER, FEES)
 
 
-class LedgerError(RuntimeError):
+class LedgerError(OpenpitError, RuntimeError):
     """A caller broke the ledger's contract (unknown order, overfill, overdraft).
 
     Business rejections are ``(Reason, message)`` results, never this exception.

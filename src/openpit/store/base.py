@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
 from openpit.core.enums import OrderStatus
+from openpit.core.errors import OpenpitError
 from openpit.core.events import Event, Fill, OrderUpdate, Trade
 
 ItemT = TypeVar("ItemT")
@@ -28,7 +29,7 @@ DEFAULT_PAGE = 100
 MAX_PAGE = 1000
 
 
-class StoreError(Exception):
+class StoreError(OpenpitError):
     """Base of store errors."""
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,13 @@ import aiohttp
 from openpit.api import add_rest_routes, signed_headers
 from openpit.api.local import token_issuer
 from openpit.config import load_demo_config
-from openpit.gateway import GatewaySettings, RunningGateway, create_app, start_gateway
+from openpit.gateway import (
+    GatewaySettings,
+    RateLimit,
+    RunningGateway,
+    create_app,
+    start_gateway,
+)
 from openpit.marketdata import MarketData
 from openpit.server.keys import StoreKeyStore, new_key
 from openpit.server.service import VenueService
@@ -38,6 +44,7 @@ class RestEnv:
     store: SqliteStore
     service: VenueService
     keys: dict[str, Creds]
+    last_headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -53,7 +60,9 @@ class RestEnv:
         raw: bytes | None = None,
         ts: int | None = None,
         signature: str | None = None,
+        session: aiohttp.ClientSession | None = None,
     ) -> tuple[int, Any]:
+        """One request; the reply's headers are kept in ``last_headers``."""
         data = raw if raw is not None else b"" if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data else {}
         if who is not None:
@@ -64,10 +73,11 @@ class RestEnv:
             )
             if signature is not None:
                 headers["X-OPENPIT-SIGNATURE"] = signature
-        async with self.session.request(
+        async with (session or self.session).request(
             method, self.base + path, data=data or None, headers=headers
         ) as resp:
             text = await resp.read()
+            self.last_headers = dict(resp.headers)
             assert resp.content_type == "application/json", (resp.status, text[:200])
             return resp.status, json.loads(text)
 
@@ -81,7 +91,13 @@ def add_key(store: SqliteStore, user: str, *perms: Permission) -> Creds:
 
 
 @asynccontextmanager
-async def rest_env(tmp: Path) -> AsyncIterator[RestEnv]:
+async def rest_env(
+    tmp: Path,
+    *,
+    rest_rates: Mapping[str, RateLimit] | None = None,
+    rate_clock: Callable[[], float] = time.monotonic,
+) -> AsyncIterator[RestEnv]:
+    """The server; ``rest_rates`` overrides the REST rate limits, ``rate_clock`` their clock."""
     config = load_demo_config()
     venue = Venue(config)
     service = VenueService(config, venue)
@@ -98,9 +114,17 @@ async def rest_env(tmp: Path) -> AsyncIterator[RestEnv]:
         "reader": add_key(store, "alice", Permission.READ),
     }
     settings = GatewaySettings(close_timeout=1.0, book_interval=0.02, ticker_interval=0.02)
+    if rest_rates is not None:
+        settings = settings.with_(rest_rates={**settings.rest_rates, **rest_rates})
     app = create_app(service, marketdata, StoreKeyStore(store), settings)
     add_rest_routes(
-        app, service, marketdata, store, history=history, issue_token=token_issuer(JWT_SECRET)
+        app,
+        service,
+        marketdata,
+        store,
+        history=history,
+        issue_token=token_issuer(JWT_SECRET),
+        rate_clock=rate_clock,
     )
     gateway = await start_gateway(app, "127.0.0.1", 0)
     session = aiohttp.ClientSession()

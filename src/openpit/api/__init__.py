@@ -1,20 +1,31 @@
 """The REST API under ``/api/v1`` on the gateway's aiohttp app (same port, same keys).
 
 ``add_rest_routes(app, service, marketdata, store, ...)`` registers every endpoint,
-``/api/v1/openapi.json`` and the ``/api/v1/docs`` page; see docs/rest.md.
+``/api/v1/openapi.json`` and the ``/api/v1/docs`` page, all behind the per-client
+rate limits of ``GatewaySettings.rest_rates`` (``ratelimit.py``); see docs/rest.md.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from aiohttp import web
 
 from openpit.alerts import RiskServices
 from openpit.api.docs_page import render_docs
+from openpit.api.errors import ApiError
 from openpit.api.handlers import AlertPublisher, Api, TokenIssuer, wall_clock_ms
 from openpit.api.openapi import build_document
-from openpit.api.routing import PREFIX, Route, error_middleware, json_response, wrap
+from openpit.api.ratelimit import RestRateLimiter
+from openpit.api.routing import (
+    PREFIX,
+    Route,
+    error_middleware,
+    error_response,
+    json_response,
+    wrap,
+)
 from openpit.api.signing import (
     HEADER_KEY,
     HEADER_SIGNATURE,
@@ -29,6 +40,7 @@ from openpit.server.service import VenueService
 from openpit.store import HistoryWriter, Store
 
 API = web.AppKey("openpit.api", Api)
+RATE_LIMITER = web.AppKey("openpit.api.rate_limiter", RestRateLimiter)
 
 
 def add_rest_routes(
@@ -42,6 +54,7 @@ def add_rest_routes(
     publish_alerts: AlertPublisher | None = None,
     issue_token: TokenIssuer | None = None,
     clock_ms: Callable[[], int] = wall_clock_ms,
+    rate_clock: Callable[[], float] = time.monotonic,
 ) -> Api:
     """Register the REST API on ``app`` (a gateway app from ``create_app``).
 
@@ -49,6 +62,8 @@ def add_rest_routes(
     before those queries). ``risk``: the ``RiskServices`` wired to the venue (alerts
     and notifications); ``publish_alerts`` delivers alert events to WebSocket clients.
     ``issue_token(user, permissions, ttl_s, now_ms)``: JWTs for the typed dialect.
+    Rate limits come from the gateway settings' ``rest_rates`` (``public`` per remote
+    IP, ``signed`` per API key); ``rate_clock`` (seconds, monotonic) drives their buckets.
     """
     api = Api(
         app,
@@ -61,24 +76,35 @@ def add_rest_routes(
         publish_alerts=publish_alerts,
         issue_token=issue_token,
     )
-    window = app[HUB].settings.signature_window_ms
-    verifier = RequestVerifier(store, clock_ms, window)
+    settings = app[HUB].settings
+    verifier = RequestVerifier(store, clock_ms, settings.signature_window_ms)
+    rates = settings.rest_rates
+    limiter = RestRateLimiter(rates["public"], rates["signed"], rate_clock)
     routes = api.routes()
     for route in routes:
-        app.router.add_route(route.method, route.aiohttp_path, wrap(route, verifier))
+        app.router.add_route(route.method, route.aiohttp_path, wrap(route, verifier, limiter))
     document = build_document(routes)
     page = render_docs(document)
 
     async def openapi(request: web.Request) -> web.Response:
+        try:
+            limiter.check_ip(request.remote)
+        except ApiError as exc:
+            return error_response(exc.status, exc.code, exc.message, exc.headers)
         return json_response(document)
 
     async def docs(request: web.Request) -> web.Response:
+        try:
+            limiter.check_ip(request.remote)
+        except ApiError as exc:
+            return error_response(exc.status, exc.code, exc.message, exc.headers)
         return web.Response(text=page, content_type="text/html", charset="utf-8")
 
     app.router.add_get(PREFIX + "/openapi.json", openapi)
     app.router.add_get(PREFIX + "/docs", docs)
     app.middlewares.append(error_middleware)
     app[API] = api
+    app[RATE_LIMITER] = limiter
     return api
 
 
@@ -88,7 +114,9 @@ __all__ = [
     "HEADER_SIGNATURE",
     "HEADER_TIMESTAMP",
     "PREFIX",
+    "RATE_LIMITER",
     "Api",
+    "RestRateLimiter",
     "Route",
     "add_rest_routes",
     "build_document",

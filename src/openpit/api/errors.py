@@ -4,11 +4,15 @@ Invariants:
 - Every error reply is ``{"code", "message", "status"}`` (``schemas.Error``) with the
   HTTP status in ``status`` too; nothing else escapes a handler (unexpected
   exceptions become ``internal_error`` / 500 and are logged, never shown).
+- A request refused by the rate limits (``ratelimit.py``) is ``429 rate_limited`` and
+  carries ``Retry-After``; ``ApiError.headers`` are the only extra headers an error has.
 - Venue rejections keep the venue's reason code (``core.enums.Reason`` values, the
   same codes the sockets send); ``REASON_STATUS`` says which HTTP status each gets.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from openpit.core.enums import Reason
 
@@ -18,6 +22,7 @@ FORBIDDEN = "forbidden"
 NOT_FOUND = "not_found"
 ALREADY_EXISTS = "already_exists"
 NOT_ENABLED = "not_enabled"
+RATE_LIMITED = "rate_limited"
 INTERNAL = "internal_error"
 
 REASON_STATUS: dict[Reason, int] = {
@@ -41,11 +46,14 @@ def reason_status(reason: Reason) -> int:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers: Mapping[str, str] = headers or {}
 
     @classmethod
     def rejected(cls, reason: Reason, message: str) -> ApiError:

@@ -5,7 +5,8 @@ Invariants:
   the request, query and reply schemas (``msgspec.json.schema_components``), so the
   document describes exactly what the server accepts and answers.
 - Every operation lists its success reply and every error status it can answer
-  (400 and 404 always; 401 and 403 on signed routes), all with the ``Error`` schema.
+  (400, 404 and 429 always; 401 and 403 on signed routes), all with the ``Error``
+  schema; 429 also documents its ``Retry-After`` header.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ is accepted once. Example: `1700000000000GET/api/v1/account/balances`.
 
 **Numbers.** Prices, amounts and money are decimal strings (`"42650.50"`); requests
 may send JSON numbers too. Times are integer milliseconds.
+
+**Rate limits.** Signed requests are limited per API key, public ones per client
+address (token buckets; defaults: signed burst 100 then 50/s, public burst 40 then
+20/s). Over the limit the reply is `429` with code `rate_limited` and a `Retry-After`
+header (whole seconds); the request was not executed.
 
 **Errors.** Always `{{"code", "message", "status"}}`; order and funds rejections use the
 venue's reason codes (`insufficient_funds`, `unknown_order`, ...), the same as the
@@ -74,6 +80,23 @@ def _path_parameters(route: Route) -> list[dict[str, Any]]:
     return out
 
 
+_RETRY_AFTER = {
+    "description": "Whole seconds (at least 1) until the request would be accepted.",
+    "schema": {"type": "integer", "minimum": 1},
+}
+
+
+def _error_reply(code: int, error_ref: dict[str, str]) -> dict[str, Any]:
+    reply: dict[str, Any] = {
+        "description": "Error",
+        "content": {"application/json": {"schema": error_ref}},
+    }
+    if code == 429:
+        reply["description"] = "Rate limited (`rate_limited`); not executed"
+        reply["headers"] = {"Retry-After": _RETRY_AFTER}
+    return reply
+
+
 def build_document(routes: list[Route], server_url: str | None = None) -> dict[str, Any]:
     types: list[Any] = [Error]
     for r in routes:
@@ -99,13 +122,7 @@ def build_document(routes: list[Route], server_url: str | None = None) -> dict[s
                     "description": "OK",
                     "content": {"application/json": {"schema": ref_of[id(r.reply)]}},
                 },
-                **{
-                    str(code): {
-                        "description": "Error",
-                        "content": {"application/json": {"schema": error_ref}},
-                    }
-                    for code in r.error_statuses
-                },
+                **{str(code): _error_reply(code, error_ref) for code in r.error_statuses},
             },
         }
         if r.body is not None:

@@ -7,6 +7,9 @@ Invariants:
   exactly that and ``openapi`` documents exactly that.
 - Authentication happens before any input is decoded: an unsigned request to a
   private route is a 401 whatever its body.
+- Rate limits (``ratelimit.py``) are charged before anything else on public routes
+  and right after authentication on private ones (per API key; a failed
+  authentication is charged to the remote IP): a 429 has decoded and run nothing.
 - Every reply under ``/api/v1`` is JSON, errors included (``error_middleware`` turns
   aiohttp's own 404/405 into the same shape).
 """
@@ -23,6 +26,7 @@ import msgspec
 from aiohttp import web
 
 from openpit.api.errors import FORBIDDEN, INTERNAL, INVALID, NOT_FOUND, UNAUTHORIZED, ApiError
+from openpit.api.ratelimit import RestRateLimiter
 from openpit.api.schemas import Error
 from openpit.api.signing import (
     HEADER_KEY,
@@ -102,16 +106,19 @@ class Route:
 
     @property
     def error_statuses(self) -> list[int]:
-        out = set(self.errors) | {400, 404}
+        out = set(self.errors) | {400, 404, 429}
         if self.access is not Access.PUBLIC:
             out |= {401, 403}
         return sorted(out)
 
 
-def error_response(status: int, code: str, message: str) -> web.Response:
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> web.Response:
     return web.Response(
         body=_encoder.encode(Error(code=code, message=message, status=status)),
         status=status,
+        headers=headers,
         content_type="application/json",
     )
 
@@ -126,20 +133,22 @@ def _validation_message(exc: Exception, where: str) -> str:
 
 
 def wrap(
-    route: Route, verifier: RequestVerifier
+    route: Route, verifier: RequestVerifier, limiter: RestRateLimiter
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     query_type = route.query
     body_type = route.body
 
     async def handler(request: web.Request) -> web.Response:
         try:
+            needed = route.access.permission
+            if needed is None:
+                limiter.check_ip(request.remote)
             if request.content_length is not None and request.content_length > MAX_BODY:
                 raise ApiError(413, INVALID, f"request body over {MAX_BODY} bytes")
             raw = await request.read()
             if len(raw) > MAX_BODY:
                 raise ApiError(413, INVALID, f"request body over {MAX_BODY} bytes")
             caller = None
-            needed = route.access.permission
             if needed is not None:
                 try:
                     caller = verifier.verify(
@@ -151,7 +160,9 @@ def wrap(
                         raw,
                     )
                 except SignatureError as exc:
+                    limiter.check_ip(request.remote)
                     raise ApiError(401, UNAUTHORIZED, str(exc)) from None
+                limiter.check_key(caller.key_id)
                 if not caller.can(needed):
                     raise ApiError(
                         403, FORBIDDEN, f"this API key lacks the {needed.value!r} permission"
@@ -182,7 +193,7 @@ def wrap(
             result = await route.handler(Call(request, caller, query, body, params))
             return json_response(result, route.status)
         except ApiError as exc:
-            return error_response(exc.status, exc.code, exc.message)
+            return error_response(exc.status, exc.code, exc.message, exc.headers)
         except Exception:
             log.exception("%s %s failed", request.method, request.path)
             return error_response(500, INTERNAL, "internal error (logged on the server)")

@@ -33,6 +33,14 @@ def _default_rates() -> dict[str, RateLimit]:
     }
 
 
+def _default_rest_rates() -> dict[str, RateLimit]:
+    # REST /api/v1: "public" per remote IP, "signed" per API key (docs/rest.md)
+    return {
+        "public": RateLimit(burst=40, per_second=20),
+        "signed": RateLimit(burst=100, per_second=50),
+    }
+
+
 def _default_dialect_rates() -> dict[str, dict[str, RateLimit]]:
     # spec 001 states per-minute budgets: a full minute's budget, refilled over a minute
     per_min = {"auth": 10, "subscribe": 50, "order": 100, "other": 200}
@@ -59,6 +67,8 @@ class GatewaySettings:
     dialect_rates: Mapping[str, Mapping[str, RateLimit]] = field(
         default_factory=_default_dialect_rates
     )
+    # REST API buckets: "public" (per remote IP) and "signed" (per API key)
+    rest_rates: Mapping[str, RateLimit] = field(default_factory=_default_rest_rates)
     # heartbeats (seconds)
     ping_interval: float = 30.0
     pong_timeout: float = 10.0
@@ -88,7 +98,10 @@ class GatewaySettings:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> GatewaySettings:
-        """Settings from a ``[gateway]`` table; ``rates``: ``{category: [burst, per_s]}``."""
+        """Settings from a ``[gateway]`` table; ``rates``: ``{category: [burst, per_s]}``.
+
+        ``rest_rates``: ``{public|signed: [burst, per_s]}`` (REST API, docs/rest.md).
+        """
         known = {f.name for f in fields(cls)}
         changes: dict[str, Any] = {}
         for key, value in data.items():
@@ -110,6 +123,15 @@ class GatewaySettings:
                     for name, (burst, per_s) in dict(table).items():
                         per.setdefault(dialect, {})[name] = RateLimit(float(burst), float(per_s))
                 changes[key] = per
+            elif key == "rest_rates":
+                rest = _default_rest_rates()
+                for name, (burst, per_s) in dict(value).items():
+                    if name not in rest:
+                        raise ValueError(
+                            f"gateway.rest_rates.{name}: unknown key (allowed: public, signed)"
+                        )
+                    rest[name] = RateLimit(float(burst), float(per_s))
+                changes[key] = rest
             else:
                 changes[key] = value
         return replace(cls(), **changes)

@@ -45,6 +45,7 @@ class RestEnv:
     service: VenueService
     keys: dict[str, Creds]
     last_headers: Mapping[str, str] = field(default_factory=dict)
+    last_stamp: int = 0  # signed requests get strictly increasing ms stamps
 
     @property
     def base(self) -> str:
@@ -67,7 +68,10 @@ class RestEnv:
         headers = {"Content-Type": "application/json"} if data else {}
         if who is not None:
             creds = self.keys[who] if isinstance(who, str) else who
-            stamp = time.time_ns() // 1_000_000 if ts is None else ts
+            if ts is None:  # like a real client: never the same stamp twice (replay guard)
+                stamp = self.last_stamp = max(time.time_ns() // 1_000_000, self.last_stamp + 1)
+            else:
+                stamp = ts
             headers.update(
                 signed_headers(creds.api_key, creds.api_secret, stamp, method, path, data)
             )

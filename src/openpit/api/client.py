@@ -17,9 +17,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from openpit.api.signing import signed_headers
+from openpit.core.errors import OpenpitError
 
 
-class ApiClientError(Exception):
+class ApiClientError(OpenpitError):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"{message} ({code}, HTTP {status})")
         self.status = status
@@ -27,7 +28,7 @@ class ApiClientError(Exception):
         self.message = message
 
 
-class ServerUnreachable(Exception):
+class ServerUnreachable(OpenpitError):
     pass
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from openpit.core.enums import Reason
+from openpit.core.errors import OpenpitError
 
 INVALID = "invalid_parameter"
 UNAUTHORIZED = "unauthorized"
@@ -45,7 +46,7 @@ def reason_status(reason: Reason) -> int:
     return REASON_STATUS.get(reason, 422)
 
 
-class ApiError(Exception):
+class ApiError(OpenpitError):
     def __init__(
         self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None
     ) -> None:

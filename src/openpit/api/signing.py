@@ -25,6 +25,7 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from openpit.core.errors import OpenpitError
 from openpit.gateway.auth import ReplayGuard
 from openpit.store import ApiKey, Permission, Store
 
@@ -49,7 +50,7 @@ def signed_headers(
     }
 
 
-class SignatureError(Exception):
+class SignatureError(OpenpitError):
     """Authentication failed; ``str(exc)`` is safe to show."""
 
 

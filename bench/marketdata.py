@@ -54,7 +54,7 @@ from openpit.marketdata import MarketData
 
 SEED = 7
 COMMANDS = 100_000
-ROUNDS = 5
+ROUNDS = 7
 VIEWS: tuple[tuple[int, ...], ...] = ((10,), (10, 25), (10, 25, 50))
 
 

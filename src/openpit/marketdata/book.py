@@ -89,13 +89,14 @@ class _Side:
     dict operation. ``cut == _OPEN``: every key is listed. ``head(n)`` rebuilds the
     region when it holds fewer than ``n`` keys but deeper levels exist."""
 
-    __slots__ = ("cell", "cells", "cut", "keys", "qty", "region", "sign")
+    __slots__ = ("cell", "cells", "cut", "hi", "keys", "qty", "region", "sign")
 
     def __init__(self, sign: int, cells: list[int], cell: int) -> None:
         self.sign = sign
         self.keys: list[int] = []
         self.qty: dict[int, int] = {}
         self.region = _REGION_MIN
+        self.hi = 4 * _REGION_MIN  # more listed keys than this: ``fit`` trims
         # ``cut`` is mirrored in ``cells[cell]`` (``L2Book.edges``: what the staging
         # loop reads in one go)
         self.cells, self.cell = cells, cell
@@ -125,6 +126,7 @@ class _Side:
     def fit(self, need: int) -> None:
         """Keep the region between ``need`` and a few times ``region`` keys."""
         self.region = r = max(_REGION_MIN, 2 * need)
+        self.hi = 4 * r
         keys = self.keys
         if len(keys) > 4 * r:
             del keys[2 * r :]
@@ -136,15 +138,16 @@ class _Side:
         s, q = self.sign, self.qty
         return [(s * k, q[k]) for k in self.head(n)]
 
-    def __getstate__(
-        self,
-    ) -> tuple[int, list[int], dict[int, int], int, int, list[int], int]:
+    def __getstate__(self) -> tuple[object, ...]:
         return (self.sign, self.keys, self.qty, self.cut, self.region, self.cells, self.cell)
 
-    def __setstate__(
-        self, state: tuple[int, list[int], dict[int, int], int, int, list[int], int]
-    ) -> None:
-        self.sign, self.keys, self.qty, self.cut, self.region, self.cells, self.cell = state
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        sign, keys, qty, cut, region, cells, cell = state
+        assert isinstance(sign, int) and isinstance(keys, list) and isinstance(qty, dict)
+        assert isinstance(cut, int) and isinstance(region, int)
+        assert isinstance(cells, list) and isinstance(cell, int)
+        self.sign, self.keys, self.qty, self.cut, self.region = sign, keys, qty, cut, region
+        self.cells, self.cell, self.hi = cells, cell, 4 * region
 
 
 class _Checksummer:
@@ -382,9 +385,11 @@ class L2Book:
         deep, self.deep_changed = self.deep_changed, False
         need = self._need
         bids, asks = self.bids, self.asks
-        if len(bids.keys) < need or len(bids.keys) > 4 * bids.region:
+        n = len(bids.keys)
+        if n < need or n > bids.hi:
             bids.fit(need)
-        if len(asks.keys) < need or len(asks.keys) > 4 * asks.region:
+        n = len(asks.keys)
+        if n < need or n > asks.hi:
             asks.fit(need)
         if self._rep:  # drop keys that ended where they started
             self._rep = False
@@ -484,14 +489,19 @@ class L2Book:
         self, bid_changed: list[int], ask_changed: list[int], bmin: int, amin: int, ts: int
     ) -> None:
         out: dict[int, BookDelta] = {}
+        bid_edge = ask_edge = -_OPEN  # as ``_edges``, in the same pass
         for depth, view in self.views.items():
-            if bmin > view.bid_edge and amin > view.ask_edge:
-                continue  # every change is below this (full) view
-            d = view.update(self, bid_changed, ask_changed, ts, bmin, amin)
-            if d is not None:
-                out[depth] = d
+            if bmin <= view.bid_edge or amin <= view.ask_edge:  # else all below the view
+                d = view.update(self, bid_changed, ask_changed, ts, bmin, amin)
+                if d is not None:
+                    out[depth] = d
+            if view.bid_edge > bid_edge:
+                bid_edge = view.bid_edge
+            if view.ask_edge > ask_edge:
+                ask_edge = view.ask_edge
         self.view_deltas = out
-        self._edges()
+        self._views_bid_edge = bid_edge
+        self._views_ask_edge = ask_edge
 
     def _edges(self) -> None:
         """A change worse than both edges is below every (full) view."""

@@ -16,7 +16,6 @@ Invariants:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
 
 import msgspec
 
@@ -59,13 +58,18 @@ class Candle(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CandleSeries:
-    """One interval of one instrument: the live candle plus bounded closed history."""
+    """One interval of one instrument: the live candle plus bounded closed history.
+
+    ``rolled``: the series of larger intervals built from this one's closed candles
+    (see ``RolledSeries``); each is told of every candle this series closes.
+    """
 
     __slots__ = (
         "_live",
         "history",
         "instrument",
         "interval",
+        "rolled",
         "span",
     )
 
@@ -76,6 +80,7 @@ class CandleSeries:
         self.history: deque[Candle] = deque(maxlen=max_candles)
         # [start, end, open, high, low, close, volume, quote_volume, trades]
         self._live: list[int] | None = None
+        self.rolled: list[RolledSeries] = []
 
     def _freeze(self, c: list[int], closed: bool) -> Candle:
         return Candle(
@@ -146,42 +151,12 @@ class CandleSeries:
         c[8] += count
         return closed
 
-    @staticmethod
-    def add_many_all(
-        series: Iterable[CandleSeries],
-        ts: int,
-        open_: int,
-        high: int,
-        low: int,
-        close: int,
-        qty: int,
-        notional: int,
-        count: int,
-    ) -> list[Candle]:
-        """``add_many`` on every series of ``series``; the candles closed, in order.
-        The usual case (the trades fall in the live candle) is folded in line."""
-        closed_all: list[Candle] = []
-        for s in series:
-            c = s._live
-            if c is not None and ts < c[1]:
-                if high > c[3]:
-                    c[3] = high
-                if low < c[4]:
-                    c[4] = low
-                c[5] = close
-                c[6] += qty
-                c[7] += notional
-                c[8] += count
-                continue
-            closed = s.add_many(ts, open_, high, low, close, qty, notional, count)
-            if closed is not None:
-                closed_all.append(closed)
-        return closed_all
-
     def _close(self, c: list[int]) -> Candle:
         candle = self._freeze(c, True)
         self.history.append(candle)
         self._live = None
+        for r in self.rolled:
+            r.fold(c)
         return candle
 
     def advance(self, now: int) -> Candle | None:
@@ -218,3 +193,95 @@ class CandleSeries:
         if limit is not None:
             out = out[-limit:] if limit > 0 else []
         return out
+
+
+class RolledSeries(CandleSeries):
+    """A larger interval built from the closed candles of a base series (1m).
+
+    Every base candle lies inside exactly one bucket of each larger interval (all
+    boundaries are minute-aligned, weeks included), so the larger candle is the fold
+    of the base candles of its bucket: first open, extremes, last close, sums. Its
+    ``_live`` holds the fold of the base candles already closed (None: none yet); the
+    live candle shown is that fold merged with the base's live candle. Trades go to the
+    base series only (never ``add`` to a rolled one); ``sync(ts)`` closes this candle
+    once time left its bucket.
+    """
+
+    __slots__ = ("base",)
+
+    def __init__(self, base: CandleSeries, interval: str, max_candles: int = 1000) -> None:
+        super().__init__(base.instrument, interval, max_candles)
+        self.base = base
+        base.rolled.append(self)
+
+    def fold(self, c: list[int]) -> None:
+        """A base candle closed: fold it into this bucket's partial candle."""
+        p = self._live
+        if p is not None and c[0] >= p[1]:
+            # not reached: a trade opening a base candle in a later bucket is followed
+            # by ``sync``, and ``advance`` runs the base before the rolled series;
+            # kept so history stays right if that order is ever broken
+            self._close(p)
+            p = None
+        if p is None:
+            start = bucket_start(self.interval, c[0])
+            self._live = [start, start + self.span, *c[2:]]
+            return
+        if c[3] > p[3]:
+            p[3] = c[3]
+        if c[4] < p[4]:
+            p[4] = c[4]
+        p[5] = c[5]
+        p[6] += c[6]
+        p[7] += c[7]
+        p[8] += c[8]
+
+    def _current(self) -> list[int] | None:
+        """The live candle: the partial merged with the base's live candle."""
+        p, b = self._live, self.base._live
+        if b is None or (p is not None and b[0] >= p[1]):
+            return p
+        if p is None:
+            start = bucket_start(self.interval, b[0])
+            return [start, start + self.span, *b[2:]]
+        high = p[3] if p[3] > b[3] else b[3]
+        low = p[4] if p[4] < b[4] else b[4]
+        return [p[0], p[1], p[2], high, low, b[5], p[6] + b[6], p[7] + b[7], p[8] + b[8]]
+
+    def sync(self, ts: int) -> Candle | None:
+        """Time reached ``ts`` (a trade's): close the partial if its bucket ended."""
+        p = self._live
+        if p is not None and ts >= p[1]:
+            return self._close(p)
+        return None
+
+    def advance(self, now: int) -> Candle | None:
+        return self.sync(now)
+
+    def live(self) -> Candle | None:
+        c = self._current()
+        return None if c is None else self._freeze(c, False)
+
+    def deadline(self) -> int | None:
+        c = self._current()
+        return None if c is None else c[1]
+
+
+def candle_series(instrument: str, max_candles: int = 1000) -> dict[str, CandleSeries]:
+    """Every interval of ``INTERVALS`` for one instrument: 1m fed by trades, the larger
+    ones rolled up from it. Feed trades to the ``"1m"`` series, then ``sync_rolled``."""
+    base = CandleSeries(instrument, "1m", max_candles)
+    out: dict[str, CandleSeries] = {"1m": base}
+    for interval in INTERVALS:
+        if interval != "1m":
+            out[interval] = RolledSeries(base, interval, max_candles)
+    return out
+
+
+def sync_rolled(rolled: list[RolledSeries], ts: int, closed: list[Candle]) -> None:
+    """Time reached ``ts``: close the rolled candles whose bucket ended (into ``closed``,
+    smaller intervals first)."""
+    for r in rolled:
+        c = r.sync(ts)
+        if c is not None:
+            closed.append(c)

@@ -28,7 +28,13 @@ from openpit.core.enums import Side
 from openpit.core.events import Balance, BookLevel, Event, Fill, OrderUpdate, Position, Trade
 from openpit.core.instrument import Instrument
 from openpit.marketdata.book import BookDelta, BookSnapshot, L2Book
-from openpit.marketdata.candles import INTERVALS, Candle, CandleSeries
+from openpit.marketdata.candles import (
+    INTERVALS,
+    Candle,
+    RolledSeries,
+    candle_series,
+    sync_rolled,
+)
 from openpit.marketdata.portfolio import Portfolio, PortfolioBook
 from openpit.marketdata.prices import PriceUpdate, market_cap, supply_units
 from openpit.marketdata.tape import PublicTrade, TradeTape
@@ -80,7 +86,9 @@ class _Inst:
         "interval_ms",
         "last_price",
         "last_qty",
+        "minute",
         "pending_closed",
+        "rolled",
         "subs",
         "supply",
         "tape",
@@ -94,7 +102,9 @@ class _Inst:
         self.book = L2Book(inst)
         self.tape = TradeTape(tape_size)
         self.window = RollingWindow(DAY_MS)
-        self.candles = {iv: CandleSeries(inst.id, iv, max_candles) for iv in INTERVALS}
+        self.candles = candle_series(inst.id, max_candles)  # INTERVALS order, 1m first
+        self.minute = self.candles["1m"]
+        self.rolled = [s for s in self.candles.values() if isinstance(s, RolledSeries)]
         self.interval_ms = interval_ms
         self.last_price: int | None = None
         self.last_qty: int | None = None
@@ -114,7 +124,7 @@ class _Inst:
         window = self.window
         notional = self.inst.notional
         pending_closed = self.pending_closed
-        series = self.candles.values()
+        base, rolled = self.minute, self.rolled
         first = trades[0]
         ts0 = first.ts
         hi = lo = first.price
@@ -132,20 +142,22 @@ class _Inst:
                 lo = price
             vol += qty
             nsum += n
-        if same_ts:  # one command's trades: fold them into each series at once
-            closed_all = CandleSeries.add_many_all(
-                series, ts0, first.price, hi, lo, trades[-1].price, vol, nsum, len(trades)
+        # the 1m series takes the trades; the larger intervals roll up from it and
+        # only need to learn that time moved (``RolledSeries.sync``)
+        if same_ts:  # one command's trades: fold them into the minute at once
+            closed = base.add_many(
+                ts0, first.price, hi, lo, trades[-1].price, vol, nsum, len(trades)
             )
-            if closed_all:
-                pending_closed.extend(closed_all)
+            if closed is not None:
+                pending_closed.append(closed)
+            sync_rolled(rolled, ts0, pending_closed)
         else:
             for ev in trades:
                 price, qty, ts = ev.price, ev.qty, ev.ts
-                n = notional(price, qty)
-                for s in series:
-                    closed = s.add(ts, price, qty, n)
-                    if closed is not None:
-                        pending_closed.append(closed)
+                closed = base.add(ts, price, qty, notional(price, qty))
+                if closed is not None:
+                    pending_closed.append(closed)
+                sync_rolled(rolled, ts, pending_closed)
         for t in out:
             tape.append(t)
         last = trades[-1]

@@ -8,7 +8,7 @@ from decimal import Decimal
 from openpit.core.enums import Side
 from openpit.core.events import Balance, Position
 from openpit.marketdata import MarketData, render
-from tests.marketdata._helpers import BTC, CONFIG, level, trade
+from tests.marketdata._helpers import BTC, CONFIG, level, reference_checksum, trade
 
 LUX = CONFIG.instruments["LUXURY001-XRP-XRPL"]
 
@@ -182,6 +182,9 @@ def test_deep_book_beyond_sorted_region_matches_reference_at_every_depth():
                 bids.pop(p) if q == 0 else bids.__setitem__(p, q)
             for p, q in delta.asks:
                 asks.pop(p) if q == 0 else asks.__setitem__(p, q)
+            want_b = sorted(((p, q) for p, q in ref[Side.BUY].items() if q), reverse=True)
+            want_a = sorted((p, q) for p, q in ref[Side.SELL].items() if q)
+            assert delta.checksum == reference_checksum(BTC, want_a, want_b)
         if step % 97 == 0 or step == 2999:
             want_b = sorted(((p, q) for p, q in ref[Side.BUY].items() if q), reverse=True)
             want_a = sorted((p, q) for p, q in ref[Side.SELL].items() if q)

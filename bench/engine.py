@@ -301,51 +301,18 @@ def callgrind_per_op(seed: int) -> dict[str, int] | None:
     without valgrind. Deterministic, unlike CPU time on a shared machine."""
     import os
     import pickle
-    import re
-    import shutil
-    import subprocess
-    import sys
     import tempfile
-    from concurrent.futures import ThreadPoolExecutor
 
-    if shutil.which("valgrind") is None or os.environ.get("BENCH_CALLGRIND") == "0":
+    from bench import _callgrind
+
+    if not _callgrind.available():
         return None
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "ops.pkl")
         with open(path, "wb") as f:
             pickle.dump(make_stream(seed, CG_OPS), f)
         code = f"from bench.engine import _cg_child; import sys; _cg_child({path!r}, sys.argv[1])"
-        env = dict(os.environ, PYTHONHASHSEED="0")
-        subprocess.run([sys.executable, "-c", code, "ours0"], check=True, env=env)  # warm .pyc
-
-        def count(which: str) -> int:
-            out = subprocess.run(
-                [
-                    "valgrind",
-                    "--tool=callgrind",
-                    "--callgrind-out-file=/dev/null",
-                    sys.executable,
-                    "-c",
-                    code,
-                    which,
-                ],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=True,
-            ).stderr
-            m = re.search(r"Collected : (\d+)", out)
-            assert m is not None, out
-            return int(m.group(1))
-
-        with ThreadPoolExecutor(2) as pool:
-            n = dict(
-                zip(
-                    ("ours0", "ours", "theirs0", "theirs"),
-                    pool.map(count, ("ours0", "ours", "theirs0", "theirs")),
-                    strict=True,
-                )
-            )
+        n = _callgrind.counts(code, ("ours0", "ours", "theirs0", "theirs"))
     return {
         "ours": (n["ours"] - n["ours0"]) // CG_OPS,
         "bourse": (n["theirs"] - n["theirs0"]) // CG_OPS,

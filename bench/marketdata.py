@@ -165,41 +165,12 @@ def _cg_child(which: str) -> None:
 def callgrind_per_command() -> dict[str, Any] | None:
     """Instructions per post-warm-up command, engine and derivation (view 10), or None
     without valgrind (or with ``BENCH_CALLGRIND=0``). Deterministic, unlike CPU time."""
-    import os
-    import re
-    import shutil
-    import subprocess
-    import sys
-    from concurrent.futures import ThreadPoolExecutor
+    from bench import _callgrind
 
-    if shutil.which("valgrind") is None or os.environ.get("BENCH_CALLGRIND") == "0":
+    if not _callgrind.available():
         return None
     code = "from bench.marketdata import _cg_child; import sys; _cg_child(sys.argv[1])"
-    env = dict(os.environ, PYTHONHASHSEED="0")
-
-    def count(which: str) -> int:
-        out = subprocess.run(
-            [
-                "valgrind",
-                "--tool=callgrind",
-                "--callgrind-out-file=/dev/null",
-                sys.executable,
-                "-c",
-                code,
-                which,
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=True,
-        ).stderr
-        m = re.search(r"Collected : (\d+)", out)
-        assert m is not None, out
-        return int(m.group(1))
-
-    names = ("engine", "engine0", "derive", "derive0")
-    with ThreadPoolExecutor(2) as pool:
-        n = dict(zip(names, pool.map(count, names), strict=True))
+    n = _callgrind.counts(code, ("engine0", "engine", "derive0", "derive"))
     engine = (n["engine"] - n["engine0"]) // CG_COMMANDS
     derive = (n["derive"] - n["derive0"]) // CG_COMMANDS
     return {

@@ -205,12 +205,10 @@ class L2Book:
         "_ask_best",
         "_ask_crc",
         "_ask_frag",
-        "_ask_work",
         "_bch",
         "_bid_best",
         "_bid_frag",
         "_bid_text",
-        "_bid_work",
         "_ck",
         "_crc",
         "_crc_ask_edge",
@@ -239,7 +237,11 @@ class L2Book:
 
     def __init__(self, instrument: Instrument) -> None:
         self.instrument = instrument
-        # [bid work edge, ask work edge, bid cut, ask cut], kept in step (see ``hot``)
+        # [bid work edge, ask work edge, bid cut, ask cut], what the staging loop reads.
+        # Work edges: a commit whose smallest changed key per side is greater touches
+        # nothing but the sequence; the max of the best key, the checksum edge and the
+        # view edge (``_OPEN`` with full deltas: every change builds the delta). Cuts:
+        # mirrored from ``_Side.cut`` by ``_Side.set_cut``.
         self.edges = [_OPEN, _OPEN, _OPEN, _OPEN]
         self.bids = _Side(-1, self.edges, 2)
         self.asks = _Side(1, self.edges, 3)
@@ -287,11 +289,6 @@ class L2Book:
         self._out = False  # delta, view_deltas or top_changed are set (see ``reset_out``)
         self._views_bid_edge = -_OPEN  # the largest edge over all views (see ``_edges``)
         self._views_ask_edge = -_OPEN
-        # a commit whose smallest changed key per side is greater than these touches
-        # nothing but the sequence: the max of the best key, the checksum edge and the
-        # view edge (``_OPEN`` with full deltas: every change builds the delta)
-        self._bid_work = _OPEN
-        self._ask_work = _OPEN
 
     @property
     def full_deltas(self) -> bool:
@@ -310,8 +307,9 @@ class L2Book:
         else:
             bw = max(self._bid_best, self._crc_bid_edge, self._views_bid_edge)
             aw = max(self._ask_best, self._crc_ask_edge, self._views_ask_edge)
-        self._bid_work = self.edges[0] = bw
-        self._ask_work = self.edges[1] = aw
+        edges = self.edges
+        edges[0] = bw
+        edges[1] = aw
 
     # -- staging ---------------------------------------------------------------------
     def set_level(self, side: Side, price: int, qty: int) -> None:
@@ -429,7 +427,8 @@ class L2Book:
         are final: bump the sequence, update views, checksum, top of book."""
         if self._out:
             self.reset_out()
-        if bmin > self._bid_work and amin > self._ask_work:
+        edges = self.edges
+        if bmin > edges[0] and amin > edges[1]:
             # no change at all (``_NONE`` is above every edge), or only changes below
             # the top, both checksum parts and every full view (and no full deltas)
             if bmin == _NONE and amin == _NONE and not deep:

@@ -314,6 +314,7 @@ def test_rest_admin_users_keys_funds_notifications_halts(tmp_path: Path) -> None
             {"user": "carol", "asset": "USDT", "amount": "5000"},
         )  # fmt: skip
         assert (status, err["code"]) == (422, "insufficient_funds")
+        assert "withdraw 5000 USDT: only 1000 USDT available" in err["message"]
         status, err = await env.call(
             "POST", "/api/v1/admin/deposits", "admin",
             {"user": "carol", "asset": "DOGE", "amount": "1"},

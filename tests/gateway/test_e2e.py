@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from openpit.gateway import HUB
@@ -94,6 +95,10 @@ async def test_order_entry_bad_values_are_400_naming_the_field() -> None:
         assert r["code"] == 400 and "side" in r["message"]
         r = await alice.request(_order("buy", 1000.0, 42000.0, "x"))
         assert r["code"] == 400 and r["reason"] == "insufficient_funds"
+        # amounts in USDT, not in minor units (1000 BTC at 42000 plus the fee cap)
+        assert re.fullmatch(
+            r"needs 420\d{5}(\.\d+)? USDT, \d+(\.\d+)? USDT available", r["message"]
+        )
 
 
 @run_async

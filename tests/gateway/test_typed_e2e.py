@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import websockets
@@ -221,6 +222,9 @@ async def test_typed_errors_auth_required_invalid_subscription_order_failed_bala
             },
         )
         assert err["error"]["code"] == "INSUFFICIENT_BALANCE"
+        assert re.fullmatch(
+            r"needs 99\d{6}(\.\d+)? XRP, \d+(\.\d+)? XRP available", err["error"]["message"]
+        ), err
         many = [{"type": "trades", "pair": i} for i in env.config.instruments]
         many += [{"type": "orderbook", "pair": i} for i in env.config.instruments]
         many += [{"type": "price", "symbol": i} for i in env.config.instruments]

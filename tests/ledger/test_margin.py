@@ -162,7 +162,10 @@ def test_reduce_only_without_opposite_position_rejected() -> None:
     assert led.reserve(4, too_big, 100)[0] == Reason.REDUCE_ONLY
     ok = order("alice", Side.SELL, 10, 100, instrument=M, reduce_only=True)
     assert led.reserve(5, ok, 100) == []  # reserves nothing
-    assert led.check_modify(5, 11, 100) == (Reason.REDUCE_ONLY, "quantity 11 exceeds position 10")
+    assert led.check_modify(5, 11, 100) == (
+        Reason.REDUCE_ONLY,
+        "quantity 11 exceeds the position 10 X",
+    )
 
 
 def test_reduce_only_on_spot_instrument_rejected() -> None:

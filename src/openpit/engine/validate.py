@@ -12,6 +12,7 @@ Invariants:
 
 from __future__ import annotations
 
+from openpit.core.amounts import render_lots
 from openpit.core.commands import CancelOrder, ModifyOrder, PlaceOrder
 from openpit.core.enums import OrderType, Reason, Side, STPMode, TimeInForce
 from openpit.core.instrument import PPM
@@ -75,7 +76,8 @@ def check_place(st: State, cmd: PlaceOrder) -> Rejection:
     if qty < book.inst.min_lots:
         return (
             Reason.BELOW_MIN_QUANTITY,
-            f"quantity {qty} is below the minimum {book.inst.min_lots}",
+            f"quantity {render_lots(qty, book.inst.lot_size)} is below the minimum "
+            f"{render_lots(book.inst.min_lots, book.inst.lot_size)} {book.inst.base.symbol}",
         )
     t = cmd.type
     is_buy = cmd.side == "buy"
@@ -222,6 +224,12 @@ def check_modify(st: State, cmd: ModifyOrder) -> Rejection:
 UNKNOWN_ORDER = (Reason.UNKNOWN_ORDER, "unknown order")
 
 
+def _qty(st: State, o: Order, lots: int) -> str:
+    """``lots`` of ``o``'s instrument in base-asset units, for messages."""
+    inst = st.books[o.instrument].inst
+    return f"{render_lots(lots, inst.lot_size)} {inst.base.symbol}"
+
+
 def check_modify_order(st: State, o: Order, cmd: ModifyOrder) -> Rejection:
     """``check_modify`` once the live order ``o`` of the user is found."""
     qty, price, stop = cmd.qty, cmd.price, cmd.stop_price
@@ -233,7 +241,8 @@ def check_modify_order(st: State, o: Order, cmd: ModifyOrder) -> Rejection:
         if qty <= o.filled + o.cancelled:
             return (
                 Reason.INVALID_QUANTITY,
-                f"new quantity {qty} must exceed the filled quantity {o.filled + o.cancelled}",
+                f"new quantity {_qty(st, o, qty)} must exceed the filled quantity "
+                f"{_qty(st, o, o.filled + o.cancelled)}",
             )
     if price is not None:
         if o.price is None:

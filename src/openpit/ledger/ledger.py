@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 
 from openpit.config.loader import RiskSettings
+from openpit.core.amounts import render_amount, render_lots
 from openpit.core.commands import PlaceOrder
 from openpit.core.enums import FINAL_STATUSES, Reason, Side
 from openpit.core.events import BookLevel, Event, MarginCall, OrderUpdate, Position, Trade
@@ -86,10 +87,16 @@ class Ledger:
         if available < units:
             return _reject(
                 Reason.INSUFFICIENT_FUNDS,
-                f"withdraw {units} {asset}: only {max(0, available)} available",
+                f"withdraw {self._amount(asset, units)}: "
+                f"only {self._amount(asset, max(0, available))} available",
             )
         self._acc.debit(user, asset, units)
         return list(self._acc.drain())
+
+    def _amount(self, asset: str, units: int) -> str:
+        """``units`` of ``asset`` in the asset's own units, for messages."""
+        known = self._assets.get(asset)
+        return f"{units} {asset}" if known is None else render_amount(known, units)
 
     def _check_amount(self, asset: str, units: int) -> Rejection | None:
         if asset not in self._assets:
@@ -169,7 +176,11 @@ class Ledger:
         if not opposite:
             return _reject(Reason.REDUCE_ONLY, f"no opposite margin position on {inst.id}")
         if qty > abs(held):
-            return _reject(Reason.REDUCE_ONLY, f"quantity {qty} exceeds position {abs(held)}")
+            return _reject(
+                Reason.REDUCE_ONLY,
+                f"quantity {render_lots(qty, inst.lot_size)} exceeds the position "
+                f"{render_lots(abs(held), inst.lot_size)} {inst.base.symbol}",
+            )
         return None
 
     def _check_funds(self, rec: OrderRecord, units: int, loan: int) -> Rejection | None:
@@ -177,13 +188,15 @@ class Ledger:
         if have < units:
             return _reject(
                 Reason.INSUFFICIENT_FUNDS,
-                f"needs {units} {rec.asset}, {max(0, have)} available",
+                f"needs {self._amount(rec.asset, units)}, "
+                f"{self._amount(rec.asset, max(0, have))} available",
             )
         pool = self._acc.available(LENDER, rec.lend_asset)
         if pool < loan:
             return _reject(
                 Reason.INSUFFICIENT_FUNDS,
-                f"lending pool cannot lend {loan} {rec.lend_asset} ({max(0, pool)} available)",
+                f"lending pool cannot lend {self._amount(rec.lend_asset, loan)} "
+                f"({self._amount(rec.lend_asset, max(0, pool))} available)",
             )
         return None
 
@@ -365,7 +378,11 @@ class Ledger:
         if bad is not None:
             return bad
         if self._acc.available(user, quote) < units:
-            return _reject(Reason.INSUFFICIENT_FUNDS, f"needs {units} {quote} available")
+            have = max(0, self._acc.available(user, quote))
+            return _reject(
+                Reason.INSUFFICIENT_FUNDS,
+                f"needs {self._amount(quote, units)}, {self._amount(quote, have)} available",
+            )
         self._acc.debit(user, quote, units)
         repaid = min(units, pos.debt) if pos.qty > 0 else 0
         self._acc.credit(LENDER, quote, repaid)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from openpit.gateway import HUB
 from tests.gateway.helpers import FAST, KEYS, Client, auth_message, live, run_async
 
@@ -133,3 +135,25 @@ async def test_orderbook_stream_ends_at_current_state() -> None:
         assert len(books) < 30  # conflated, not one per change
         assert env.gateway.app[HUB] is not None
         assert auth_message(KEYS["alice"])["api_key"] == "alice-key"
+
+
+@run_async
+async def test_order_updates_carry_the_fee_of_the_fills_they_report() -> None:
+    """A taker filling across two levels reads new → partially_filled → filled, and each
+    update's fee is the cumulative fee of the fills it reports (0 before any fill)."""
+    async with live() as env:
+        alice, bob = await env.login("alice"), await env.login("bob")
+        await _subscribed(bob, ["orders"])
+        await alice.request(_order("sell", 0.02, 42500.0, "s-1"))
+        await alice.request(_order("sell", 0.03, 42501.0, "s-2"))
+        ack = await bob.request(_order("buy", 0.05, 42501.0, "t-1"))
+        assert ack["event"] == "order_accepted"
+        await bob.expect(lambda m: m.get("channel") == "orders" and m["data"]["status"] == "filled")
+        updates = [m["data"] for m in bob.seen if m.get("channel") == "orders"]
+        assert [u["status"] for u in updates] == ["new", "partially_filled", "filled"]
+        assert [u["filled"] for u in updates] == [0.0, 0.02, 0.05]
+        rate = updates[-1]["fee"]["rate"]
+        fees = [u["fee"]["cost"] for u in updates]
+        assert fees[0] == 0
+        assert fees[1] == pytest.approx(0.02 * 42500.0 * rate, rel=1e-6)
+        assert fees[2] == pytest.approx((0.02 * 42500.0 + 0.03 * 42501.0) * rate, rel=1e-6)

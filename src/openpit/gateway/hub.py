@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -195,6 +196,7 @@ class LiveOrder:
     user: str
     client_order_id: str | None
     fee: OrderFee = field(default_factory=OrderFee)
+    fee_lots: int = 0  # filled lots whose fees ``fee`` includes
 
 
 @dataclass(slots=True)
@@ -455,9 +457,17 @@ class Hub:
         if not events:
             return
         insts = self.config.instruments
-        for ev in events:  # fees first: a fill follows the order update it belongs to
+        # The ledger's fills come after the engine's order updates of the same command;
+        # each update carries the fees of the fills it reports (see ``_on_order``).
+        fills: dict[int, deque[Fill]] = {}
+        for ev in events:
             if type(ev) is Fill:
-                self._on_fill(ev)
+                assert isinstance(ev, Fill)
+                queued = fills.get(ev.order_id)
+                if queued is None:
+                    fills[ev.order_id] = deque((ev,))
+                else:
+                    queued.append(ev)
         accounts: dict[str, None] = {}
         for ev in events:
             t = type(ev)
@@ -475,7 +485,7 @@ class Hub:
                 self.touch(Channel.TICKER, ev.instrument)
             elif t is OrderUpdate:
                 assert isinstance(ev, OrderUpdate)
-                self._on_order(insts[ev.instrument], ev)
+                self._on_order(insts[ev.instrument], ev, fills.get(ev.order_id))
             elif t is Position:
                 assert isinstance(ev, Position)
                 inst = insts[ev.instrument]
@@ -503,6 +513,9 @@ class Hub:
             elif t is Balance:
                 assert isinstance(ev, Balance)
                 accounts[ev.user] = None
+        for rest in fills.values():  # fills no update reported (none expected): keep totals
+            while rest:
+                self._on_fill(rest.popleft())
         for user in accounts:
             key = (Channel.ACCOUNT.value, ALL_INSTRUMENTS, user)
             if key in self.registry.subs:
@@ -612,13 +625,18 @@ class Hub:
                 fill.instrument, fill.user, fill.client_order_id
             )
         live.fee = OrderFee(live.fee.units + fill.fee, fill.fee_asset, fill.fee_rate_ppm)
+        live.fee_lots += fill.qty
 
-    def _on_order(self, inst: Instrument, order: OrderUpdate) -> None:
+    def _on_order(
+        self, inst: Instrument, order: OrderUpdate, fills: deque[Fill] | None = None
+    ) -> None:
         live = self.orders.get(order.order_id)
         if live is None:
             live = self.orders[order.order_id] = LiveOrder(
                 order.instrument, order.user, order.client_order_id
             )
+        while fills and live.fee_lots + fills[0].qty <= order.filled:
+            self._on_fill(fills.popleft())  # the fills this update reports, in order
         fee = live.fee
         if order.status.is_final:
             del self.orders[order.order_id]

@@ -37,7 +37,10 @@ def test_instrument_notional_is_quote_units() -> None:
     assert BTC.notional(ticks, lots) == 4250 * 10**8
 
 
-@given(st.integers(min_value=1, max_value=10**9), st.integers(min_value=1, max_value=10**7))
+@given(
+    st.integers(min_value=1, max_value=BTC.max_ticks),
+    st.integers(min_value=1, max_value=BTC.max_lots),
+)
 def test_instrument_conversions_roundtrip_for_any_integers(ticks: int, lots: int) -> None:
     assert BTC.price_to_ticks(BTC.ticks_to_price(ticks)) == ticks
     assert BTC.qty_to_lots(BTC.lots_to_qty(lots)) == lots

@@ -30,7 +30,7 @@ from decimal import Decimal, InvalidOperation
 
 from openpit.alerts.events import AlertCondition, CustomAlertTriggered
 from openpit.core.errors import OpenpitError
-from openpit.core.instrument import Instrument, NotAMultiple
+from openpit.core.instrument import Instrument, NotAMultiple, OutOfRange
 from openpit.store import Alert, AlertState, Store
 
 PRICE, CHANGE, VOLUME = "price", "change", "volume"
@@ -167,7 +167,7 @@ def to_threshold(condition: AlertCondition, inst: Instrument, value: Decimal | s
         if ppm != ppm.to_integral_value():
             raise NotAMultiple("percent thresholds have at most 4 decimal places")
         return int(ppm)
-    except (InvalidOperation, NotAMultiple) as exc:
+    except (InvalidOperation, NotAMultiple, OutOfRange) as exc:
         raise AlertError("invalid_parameter", f"invalid threshold {value!r}: {exc}") from exc
 
 

@@ -1,15 +1,16 @@
 """Integers inside, decimals on the wire: conversions between venue values and replies.
 
 Invariants:
-- A decimal from a client becomes ticks/lots/units only if it is finite, positive and
-  an exact multiple of its step; otherwise an ``ApiError`` naming the field and the
-  step (never rounded).
-- Values are bounded (< 10**15 steps) so no integer ever overflows the store.
+- A decimal from a client becomes ticks/lots/units only if it is finite, positive,
+  within the bound of ``openpit.core.instrument`` (the one place bounds live: int64
+  after the ledger's largest multiplication) and an exact multiple of its step;
+  otherwise an ``ApiError`` naming the field and the limit or step in the asset's
+  units (never rounded).
 """
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from openpit.alerts.custom import LiveAlert
 from openpit.alerts.events import render_value
@@ -17,37 +18,78 @@ from openpit.api import schemas as s
 from openpit.api.errors import ApiError
 from openpit.core.enums import Reason
 from openpit.core.events import Fill, OrderUpdate, Position
-from openpit.core.instrument import Asset, Instrument
+from openpit.core.instrument import (
+    INT64_MAX,
+    Asset,
+    Instrument,
+    NotAMultiple,
+    OutOfRange,
+    to_steps,
+)
 
-MAX_STEPS = 10**15
 
-
-def steps(value: Decimal, step: Decimal, what: str, reason: Reason, context: str) -> int:
+def steps(
+    value: Decimal,
+    step: Decimal,
+    what: str,
+    reason: Reason,
+    context: str,
+    *,
+    limit: int = INT64_MAX,
+    unit: str = "",
+    where: str = "",
+) -> int:
+    """``value`` in ``step``s, at most ``limit`` of them, or an ``ApiError`` with ``reason``."""
+    if value.is_nan() or value <= 0:
+        raise ApiError.rejected(reason, f"{what} must be a positive number, got {value}")
     try:
-        if not value.is_finite() or value <= 0:
-            raise ApiError.rejected(reason, f"{what} must be a positive number, got {value}")
-        n, rest = divmod(value, step)
-    except InvalidOperation:
-        raise ApiError.rejected(reason, f"{what} {value} is out of range") from None
-    if rest != 0:
-        raise ApiError.rejected(reason, f"{what} {value} is not a multiple of the {context} {step}")
-    if n >= MAX_STEPS:
-        raise ApiError.rejected(reason, f"{what} {value} is too large")
-    return int(n)
+        return to_steps(value, step, limit, unit)
+    except OutOfRange as exc:
+        largest = f"{exc.largest} {exc.unit}".rstrip()
+        raise ApiError.rejected(
+            reason, f"{what} {value} is too large: the largest {what}{where} is {largest}"
+        ) from None
+    except NotAMultiple:
+        raise ApiError.rejected(
+            reason, f"{what} {value} is not a multiple of the {context} {step}"
+        ) from None
 
 
 def price_ticks(inst: Instrument, value: Decimal, what: str = "price") -> int:
-    return steps(value, inst.tick_size, what, Reason.INVALID_PRICE, f"tick size for {inst.symbol}:")
+    return steps(
+        value,
+        inst.tick_size,
+        what,
+        Reason.INVALID_PRICE,
+        f"tick size for {inst.symbol}:",
+        limit=inst.max_ticks,
+        unit=inst.quote.symbol,
+        where=f" on {inst.symbol}",
+    )
 
 
 def qty_lots(inst: Instrument, value: Decimal, what: str = "amount") -> int:
     return steps(
-        value, inst.lot_size, what, Reason.INVALID_QUANTITY, f"lot size for {inst.symbol}:"
+        value,
+        inst.lot_size,
+        what,
+        Reason.INVALID_QUANTITY,
+        f"lot size for {inst.symbol}:",
+        limit=inst.max_lots,
+        unit=inst.base.symbol,
+        where=f" on {inst.symbol}",
     )
 
 
 def asset_units(asset: Asset, value: Decimal) -> int:
-    return steps(value, asset.unit, "amount", Reason.INVALID_QUANTITY, f"unit of {asset.symbol}:")
+    return steps(
+        value,
+        asset.unit,
+        "amount",
+        Reason.INVALID_QUANTITY,
+        f"unit of {asset.symbol}:",
+        unit=asset.symbol,
+    )
 
 
 def _trim(value: Decimal, places: int, extra: int = 4) -> Decimal:

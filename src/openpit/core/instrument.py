@@ -7,22 +7,52 @@ Invariants:
   are positive integers; the config loader rejects instruments where they are not,
   so every notional and every fee is an exact integer of quote units.
 - Conversions from Decimal reject values that are not an exact multiple (never round).
+- Bounds (docs/reliability.md, "Bounds"): every integer the venue stores (SQLite
+  INTEGER, int64) or derives from one order fits in int64. An asset amount is at most
+  ``INT64_MAX`` units. Per instrument, ``max_ticks`` and ``max_lots`` split int64 evenly
+  (both ``isqrt(INT64_MAX // notional_units)``), so the largest multiplication of the
+  ledger, ``notional = ticks * lots * notional_units`` (and an order's ``filled_value``,
+  fills at most ``max_ticks`` each over at most ``max_lots``), fits; fees, margin and
+  reservations are at most that notional. Transient numerators of exact divisions
+  (``notional * fee_ppm`` before ``// 1e6``) are Python integers and never stored.
+- A value out of range, or one ``Decimal`` cannot divide (``1e400``, NaN, infinity),
+  raises ``OutOfRange`` (a ``ValueError``) carrying the largest value in its unit;
+  it is checked before the multiple.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from math import isqrt
+from typing import Final
 
 from openpit.core.enums import InstrumentKind
 from openpit.core.errors import OpenpitError
 from openpit.core.session import ALWAYS_OPEN, TradingSession
 
 PPM = 1_000_000
+INT64_MAX: Final = 2**63 - 1  # SQLite INTEGER, msgpack and every stored integer
 
 
 class NotAMultiple(OpenpitError, ValueError):
     """A decimal value is not an exact multiple of its increment."""
+
+
+class OutOfRange(OpenpitError, ValueError):
+    """A decimal value is beyond what the venue can hold as an integer.
+
+    ``largest`` is the largest accepted magnitude in the value's own unit (``unit``:
+    an asset symbol, or "" for a plain number), for the caller's message.
+    """
+
+    def __init__(self, value: Decimal, largest: Decimal, unit: str = "") -> None:
+        shown = f"{largest} {unit}".rstrip()
+        super().__init__(f"{value} is out of range: the largest is {shown}")
+        self.value = value
+        self.largest = largest
+        self.unit = unit
 
 
 def exponent_of(step: Decimal) -> int:
@@ -32,11 +62,38 @@ def exponent_of(step: Decimal) -> int:
     return max(0, -exp)
 
 
-def to_steps(value: Decimal, step: Decimal) -> int:
-    steps, rest = divmod(value, step)
+def to_steps(value: Decimal, step: Decimal, limit: int = INT64_MAX, unit: str = "") -> int:
+    """``value / step`` as an exact integer of magnitude at most ``limit``.
+
+    Raises ``OutOfRange`` (beyond ``limit``, not finite, or too large for ``Decimal`` to
+    divide) before ``NotAMultiple`` (a remainder).
+    """
+    try:
+        if not value.is_finite():
+            raise InvalidOperation
+        steps, rest = divmod(value, step)
+    except InvalidOperation:
+        raise OutOfRange(value, _largest(limit, step), unit) from None
+    if abs(steps) > limit:
+        raise OutOfRange(value, _largest(limit, step), unit)
     if rest != 0:
         raise NotAMultiple(f"{value} is not a multiple of {step}")
     return int(steps)
+
+
+def _largest(limit: int, step: Decimal) -> Decimal:
+    return limit * step
+
+
+@lru_cache(maxsize=256)
+def order_bounds(notional_units: int, lot_units: int) -> tuple[int, int]:
+    """(max_ticks, max_lots): int64 split evenly between price and quantity.
+
+    ``max_ticks * max_lots * notional_units <= INT64_MAX`` and
+    ``max_lots * lot_units <= INT64_MAX``; one more of each would not fit.
+    """
+    even = isqrt(INT64_MAX // notional_units)
+    return even, min(even, INT64_MAX // lot_units)
 
 
 def rate_to_ppm(rate: Decimal) -> int:
@@ -54,7 +111,7 @@ class Asset:
         return Decimal(1).scaleb(-self.decimals)
 
     def to_units(self, amount: Decimal) -> int:
-        return to_steps(amount, self.unit)
+        return to_steps(amount, self.unit, INT64_MAX, self.symbol)
 
     def from_units(self, units: int) -> Decimal:
         return Decimal(units).scaleb(-self.decimals)
@@ -106,12 +163,21 @@ class Instrument:
         if self.max_leverage < 1:
             raise ValueError(f"{self.id}: max_leverage must be >= 1")
 
+    # -- bounds (see the module docstring) ----------------------------------------
+    @property
+    def max_ticks(self) -> int:
+        return order_bounds(self.notional_units, self.lot_units)[0]
+
+    @property
+    def max_lots(self) -> int:
+        return order_bounds(self.notional_units, self.lot_units)[1]
+
     # -- conversions (edges only) ------------------------------------------------
     def price_to_ticks(self, price: Decimal) -> int:
-        return to_steps(price, self.tick_size)
+        return to_steps(price, self.tick_size, self.max_ticks, self.quote.symbol)
 
     def qty_to_lots(self, qty: Decimal) -> int:
-        return to_steps(qty, self.lot_size)
+        return to_steps(qty, self.lot_size, self.max_lots, self.base.symbol)
 
     def ticks_to_price(self, ticks: int) -> Decimal:
         return (ticks * self.tick_size).quantize(Decimal(1).scaleb(-self.price_decimals))

@@ -111,14 +111,15 @@ class Engine(State):
             return _UNKNOWN_ORDER
         if cmd.client_order_id is not None or o.pending or o.oco_stop or o.post_only:
             return validate.check_modify(self, cmd)
-        # fast path: a plain resting order, new price or new quantity (not both)
+        # fast path: a plain resting order, new price or new quantity (not both), in bounds
         if cmd.stop_price is None:
             price = cmd.price
             qty = cmd.qty
+            inst = self.books[o.instrument].inst
             if qty is None:
-                if price is not None and price > 0:
+                if price is not None and 0 < price <= inst.max_ticks:
                     return None
-            elif price is None and qty > o.filled + o.cancelled:
+            elif price is None and o.filled + o.cancelled < qty <= inst.max_lots:
                 return None
         return validate.check_modify_order(self, o, cmd)
 

@@ -8,6 +8,11 @@ Invariants:
   (no liquidity, post-only crossing).
 - Field rules per order type: a price that is needed must be present and > 0
   (INVALID_PRICE); a field the type does not use must be absent (INVALID_PARAMETER).
+- Bounds, whatever built the command (a dialect, REST, a feed, a journal record written
+  before the edges bounded it): quantities at most ``inst.max_lots`` (INVALID_QUANTITY),
+  prices at most ``inst.max_ticks`` (INVALID_PRICE), trail ticks at most
+  ``inst.max_ticks`` (INVALID_PARAMETER); so every integer of an accepted order fits
+  the store (see ``openpit.core.instrument``). Messages show the limit in asset units.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 from openpit.core.amounts import render_lots
 from openpit.core.commands import CancelOrder, ModifyOrder, PlaceOrder
 from openpit.core.enums import OrderType, Reason, Side, STPMode, TimeInForce
-from openpit.core.instrument import PPM
+from openpit.core.instrument import PPM, Instrument
 from openpit.engine.order import Order
 from openpit.engine.pricing import band_cap, trailing_stop
 from openpit.engine.state import State
@@ -71,8 +76,11 @@ def check_place(st: State, cmd: PlaceOrder) -> Rejection:
     if book is None:
         return Reason.UNKNOWN_INSTRUMENT, f"unknown instrument {cmd.instrument!r}"
     qty = cmd.qty
+    inst = book.inst
     if qty <= 0:
         return Reason.INVALID_QUANTITY, f"quantity must be positive, got {qty}"
+    if qty > inst.max_lots:
+        return _too_many_lots(inst, qty)
     if qty < book.inst.min_lots:
         return (
             Reason.BELOW_MIN_QUANTITY,
@@ -88,12 +96,12 @@ def check_place(st: State, cmd: PlaceOrder) -> Rejection:
         and cmd.trail_ticks is None
         and cmd.trail_ppm is None
         and cmd.price is not None
-        and cmd.price > 0
+        and 0 < cmd.price <= inst.max_ticks
         and not cmd.post_only
     ):
         pass  # the common case: a plain limit order
     else:
-        bad = _check_fields(cmd, t)
+        bad = _check_fields(cmd, t) or _check_bounds(cmd, inst)
         if bad is not None:
             return bad
     if cmd.leverage < 1:
@@ -155,6 +163,46 @@ def _check_fields(cmd: PlaceOrder, t: OrderType) -> Rejection:
                 Reason.INVALID_PRICE,
                 "OCO limit price must be on the profitable side of the stop price",
             )
+    return None
+
+
+def _too_many_lots(inst: Instrument, lots: int) -> Rejection:
+    base = inst.base.symbol
+    return (
+        Reason.INVALID_QUANTITY,
+        f"quantity {render_lots(lots, inst.lot_size)} {base} is above the largest "
+        f"{render_lots(inst.max_lots, inst.lot_size)} {base} on {inst.symbol}",
+    )
+
+
+def _too_high(inst: Instrument, name: str, ticks: int) -> Rejection:
+    if ticks <= inst.max_ticks:
+        return None
+    quote = inst.quote.symbol
+    return (
+        Reason.INVALID_PRICE,
+        f"{name} {render_lots(ticks, inst.tick_size)} {quote} is above the largest "
+        f"{render_lots(inst.max_ticks, inst.tick_size)} {quote} on {inst.symbol}",
+    )
+
+
+def _check_bounds(cmd: PlaceOrder, inst: Instrument) -> Rejection:
+    for name, ticks in (
+        ("price", cmd.price),
+        ("stop_price", cmd.stop_price),
+        ("stop_limit_price", cmd.stop_limit_price),
+    ):
+        if ticks is not None:
+            bad = _too_high(inst, name, ticks)
+            if bad is not None:
+                return bad
+    if cmd.trail_ticks is not None and cmd.trail_ticks > inst.max_ticks:
+        return (
+            Reason.INVALID_PARAMETER,
+            f"trail {render_lots(cmd.trail_ticks, inst.tick_size)} {inst.quote.symbol} is "
+            f"above the largest {render_lots(inst.max_ticks, inst.tick_size)} "
+            f"{inst.quote.symbol} on {inst.symbol}",
+        )
     return None
 
 
@@ -235,9 +283,17 @@ def check_modify_order(st: State, o: Order, cmd: ModifyOrder) -> Rejection:
     qty, price, stop = cmd.qty, cmd.price, cmd.stop_price
     if qty is None and price is None and stop is None:
         return Reason.INVALID_PARAMETER, "nothing to modify: give qty, price or stop_price"
+    inst = st.books[o.instrument].inst
+    bad = (None if price is None else _too_high(inst, "price", price)) or (
+        None if stop is None else _too_high(inst, "stop_price", stop)
+    )
+    if bad is not None:
+        return bad
     if qty is not None:
         if qty <= 0:
             return Reason.INVALID_QUANTITY, f"quantity must be positive, got {qty}"
+        if qty > inst.max_lots:
+            return _too_many_lots(inst, qty)
         if qty <= o.filled + o.cancelled:
             return (
                 Reason.INVALID_QUANTITY,

@@ -45,7 +45,7 @@ from pathlib import Path
 from openpit.core.commands import Batch, CancelOrder, Command, Deposit, ModifyOrder, PlaceOrder
 from openpit.core.enums import OrderType, Side, TimeInForce
 from openpit.core.errors import OpenpitError
-from openpit.core.instrument import PPM, Instrument, NotAMultiple
+from openpit.core.instrument import PPM, Instrument, NotAMultiple, OutOfRange
 from openpit.feeds.simulator.driver import FeedStats
 from openpit.server.service import VenueService
 
@@ -162,7 +162,7 @@ def _row(p: Path, n: int, fields: list[str], header: list[str], inst: Instrument
         qty = inst.qty_to_lots(Decimal(fields[3]))
     except InvalidOperation as exc:
         raise fail(f"price/qty: not a decimal number: {fields[2]!r}, {fields[3]!r}") from exc
-    except NotAMultiple as exc:
+    except (NotAMultiple, OutOfRange) as exc:
         raise fail(
             f"price/qty: {exc} (tick {inst.tick_size}, lot {inst.lot_size} on {inst.id})"
         ) from exc

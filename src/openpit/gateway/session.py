@@ -24,7 +24,7 @@ from openpit.core.commands import Batch, CancelOrder, Command, ModifyOrder, Plac
 from openpit.core.enums import OrderType, Side, TimeInForce
 from openpit.core.errors import OpenpitError
 from openpit.core.events import OrderUpdate
-from openpit.core.instrument import Instrument, NotAMultiple
+from openpit.core.instrument import Instrument, NotAMultiple, OutOfRange
 from openpit.gateway.auth import AuthError, Permission
 from openpit.gateway.connection import Connection
 from openpit.gateway.dialects.base import extension
@@ -391,13 +391,21 @@ def _unsubscribe(hub: Hub, conn: Connection, request: Unsubscribe) -> None:
 
 
 def _steps(hub: Hub, conn: Connection, value: Decimal, neutral: str, inst: Instrument) -> int:
+    """A wire decimal as ticks/lots, bounded by ``openpit.core.instrument`` (one place)."""
     wire = conn.dialect.field_names.get(neutral, neutral)
-    if not value.is_finite() or value <= 0:
+    if value.is_nan() or value <= 0:
         raise Refusal(ErrorKind.BAD_REQUEST, f"{wire} must be a positive number, got {value}")
     try:
         if neutral == "qty":
             return inst.qty_to_lots(value)
         return inst.price_to_ticks(value)
+    except OutOfRange as exc:
+        what = "quantity" if neutral == "qty" else "price"
+        raise Refusal(
+            ErrorKind.BAD_REQUEST,
+            f"{wire} {value} is too large: the largest {what} on {inst.symbol} is "
+            f"{exc.largest} {exc.unit}",
+        ) from None
     except NotAMultiple:
         step = inst.lot_size if neutral == "qty" else inst.tick_size
         what = "lot size" if neutral == "qty" else "tick size"

@@ -11,6 +11,10 @@ Invariants:
   consecutive per-instrument ``iseq``, user events consecutive per-user ``useq``.
 - The same commands with the same timestamps produce the same events and the same
   ``state_hash()`` — replaying the journal reproduces the venue exactly.
+- Bounds hold whatever built the command (``openpit.engine.validate`` for orders;
+  here for funds: no deposit or withdrawal beyond ``INT64_MAX`` units and no balance
+  above it), so a journal record written before the edges were bounded replays as a
+  rejection instead of an order no store can hold.
 - Pure and synchronous: no clock reads, no I/O.
 """
 
@@ -23,6 +27,7 @@ from typing import Final
 import msgspec
 
 from openpit.config.loader import VenueConfig
+from openpit.core.amounts import render_amount
 from openpit.core.commands import (
     Batch,
     CancelAll,
@@ -50,6 +55,7 @@ from openpit.core.events import (
     Trade,
     UserEvent,
 )
+from openpit.core.instrument import INT64_MAX
 from openpit.engine import Engine
 from openpit.engine.order import Order
 from openpit.ledger import LENDER, Ledger
@@ -309,6 +315,9 @@ class Venue:
         return CommandResult(seq=self.seq, ts=ts)
 
     def _funds(self, cmd: Deposit | Withdraw, ts: int, events: list[Event]) -> CommandResult:
+        out_of_range = self._funds_out_of_range(cmd)
+        if out_of_range is not None:
+            return self._reject(cmd.user, ts, events, Reason.INVALID_PARAMETER, out_of_range)
         if isinstance(cmd, Deposit):
             out = self.ledger.deposit(cmd.user, cmd.asset, cmd.units)
         else:
@@ -317,6 +326,19 @@ class Venue:
             return self._reject(cmd.user, ts, events, *out)
         events.extend(out)
         return CommandResult(seq=self.seq, ts=ts)
+
+    def _funds_out_of_range(self, cmd: Deposit | Withdraw) -> str | None:
+        """Why ``cmd`` would leave a balance beyond ``INT64_MAX`` units, or None."""
+        asset = self.config.assets.get(cmd.asset)
+        if asset is None:
+            return None  # the ledger names the unknown asset
+        available, reserved = self.ledger.balance(cmd.user, cmd.asset)
+        after = available + reserved + (cmd.units if isinstance(cmd, Deposit) else 0)
+        if cmd.units <= INT64_MAX and after <= INT64_MAX:
+            return None
+        largest = render_amount(asset, INT64_MAX)
+        amount = render_amount(asset, cmd.units)
+        return f"amount {amount} is out of range: a balance holds at most {largest}"
 
     def _set_halt(self, cmd: SetHalt, ts: int, events: list[Event]) -> CommandResult:
         if cmd.instrument not in self.config.instruments:

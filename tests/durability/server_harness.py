@@ -53,8 +53,8 @@ def free_port() -> int:
         return port
 
 
-def write_config(path: Path, snapshot_every_commands: int) -> Path:
-    """The demo config with frequent snapshots (``[server]`` table)."""
+def write_config(path: Path, snapshot_every_commands: int, server_extra: str = "") -> Path:
+    """The demo config with frequent snapshots (``[server]`` table, plus ``server_extra``)."""
     from importlib import resources
 
     demo = resources.files("openpit.config").joinpath("demo.toml").read_text(encoding="utf-8")
@@ -62,7 +62,8 @@ def write_config(path: Path, snapshot_every_commands: int) -> Path:
         demo
         + "\n[server]\n"
         + f"snapshot_every_commands = {snapshot_every_commands}\n"
-        + "snapshot_every_seconds = 0\n",
+        + "snapshot_every_seconds = 0\n"
+        + server_extra,
         encoding="utf-8",
     )
     return path
@@ -103,10 +104,12 @@ class PortTaken(Exception):
 class Server:
     """``openpit serve`` as a child process on a fresh port each start."""
 
-    def __init__(self, data_dir: Path, config: Path, log: Path) -> None:
+    def __init__(self, data_dir: Path, config: Path, log: Path, preamble: str = "") -> None:
+        """``preamble``: Python run in the child before ``openpit serve`` (fault injection)."""
         self.data_dir = data_dir
         self.config = config
         self.log = log
+        self.preamble = preamble
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.starts = 0
@@ -136,7 +139,7 @@ class Server:
                 [
                     sys.executable,
                     "-c",
-                    "import sys; from openpit.cli import main; sys.exit(main())",
+                    self.preamble + "\nimport sys; from openpit.cli import main; sys.exit(main())",
                     "serve",
                     "--port",
                     str(self.port),

@@ -23,7 +23,9 @@ Invariants:
   the next group while the previous one is being synced; one group is in flight at
   a time and groups reach the file in sequence order.
 - A failed write or fsync poisons the writer: every waiter and every later call gets
-  ``JournalWriteFailed``; it is never retried (a retried fsync can lie).
+  ``JournalWriteFailed``; it is never retried (a retried fsync can lie). The failure is
+  logged once and ``health`` ("journal") is dead from then on; a group write that runs
+  longer than the health record's ``stuck_after_s`` shows as stuck.
 - Segments rotate at a group boundary once a segment reaches ``segment_bytes``; a new
   segment's header and directory entry are fsynced before it receives records, so
   every segment but the last is complete.
@@ -32,6 +34,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import struct
 import zlib
@@ -41,7 +44,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
+from openpit.core.health import Health
 from openpit.durability.errors import JournalWriteFailed
+
+log = logging.getLogger("openpit.durability")
 
 SEGMENT_MAGIC: Final = b"OPITWAL1"
 SEGMENT_HEADER: Final = struct.Struct("<8sQ")
@@ -152,6 +158,7 @@ class JournalWriter:
         self._failed: JournalWriteFailed | None = None
         self._executor: ThreadPoolExecutor | None = None
         self.groups = 0  # group writes done
+        self.health = Health("journal")
         self.fsyncs = 0  # data fsyncs done
         self.directory.mkdir(parents=True, exist_ok=True)
         self._fd = -1
@@ -206,12 +213,14 @@ class JournalWriter:
         try:
             while self._buf:
                 first, records = self._take()
+                self.health.start_work()
                 if self.mode is FsyncMode.OFF:
                     self._write_group(first, records)
                 else:
                     if self._executor is None:
                         self._executor = ThreadPoolExecutor(1, thread_name_prefix="openpit-wal")
                     await loop.run_in_executor(self._executor, self._write_group, first, records)
+                self.health.end_work()
                 self.durable_seq = first + len(records) - 1
                 self._wake()
         except BaseException as exc:
@@ -246,6 +255,8 @@ class JournalWriter:
                 f"{exc!r}; stop the venue and recover from disk"
             )
             self._failed.__cause__ = exc
+            self.health.dead(str(self._failed))
+            log.critical("%s", self._failed, exc_info=exc)
         return self._failed
 
     def flush(self) -> None:

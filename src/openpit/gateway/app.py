@@ -11,6 +11,10 @@ Invariants:
 - One sweeper task per app drives heartbeats for every connection.
 - ``shutdown`` stops accepting, tells every client in its dialect, closes each with
   1001 and waits (bounded) for the closes; the caller then flushes the journal.
+- ``/healthz`` answers 200 ``{"status": "ok", ...}`` while every component on the
+  app's ``HEALTH`` board is healthy, and 503 ``{"status": "unhealthy", "unhealthy":
+  [{"component", "state", "detail"}...], ...}`` naming each one that is dead, stuck or
+  failing (``openpit.core.health``; docs/reliability.md "Worker health").
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import cast
 import msgspec
 from aiohttp import WebSocketError, WSCloseCode, WSMessage, WSMsgType, web
 
+from openpit.core.health import HealthBoard
 from openpit.gateway import unsupported
 from openpit.gateway.auth import Authenticator, KeyStore
 from openpit.gateway.connection import Connection
@@ -53,6 +58,7 @@ _ENVELOPE: Dialect = _envelope
 _TYPED: Dialect = _typed
 
 HUB = web.AppKey("openpit.gateway.hub", Hub)
+HEALTH = web.AppKey("openpit.gateway.health", HealthBoard)  # set by the server (optional)
 _SWEEPER = web.AppKey("openpit.gateway.sweeper", asyncio.Task[None])
 _SOCKETS = web.AppKey("openpit.gateway.sockets", set[web.WebSocketResponse])
 _CLOSED = web.AppKey("openpit.gateway.shut", list[bool])
@@ -131,13 +137,20 @@ def create_app(
     registry = make_registry(hub.snapshot_stats)
 
     async def healthz(request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "status": "ok" if hub.accepting else "shutting_down",
-                "connections": len(hub.connections),
-                "dialects": sorted(hub.dialects),
-            }
-        )
+        body: dict[str, object] = {
+            "status": "ok" if hub.accepting else "shutting_down",
+            "connections": len(hub.connections),
+            "dialects": sorted(hub.dialects),
+        }
+        board = request.app.get(HEALTH)
+        problems = [] if board is None else board.problems()
+        if not problems:
+            return web.json_response(body)
+        body["status"] = "unhealthy"
+        body["unhealthy"] = [
+            {"component": p.name, "state": p.state.value, "detail": p.detail} for p in problems
+        ]
+        return web.json_response(body, status=503)
 
     async def metrics(request: web.Request) -> web.Response:
         return web.Response(body=render(registry), content_type="text/plain", charset="utf-8")

@@ -10,6 +10,18 @@ Start-up order (each step only after the previous one succeeded):
 Shutdown (SIGTERM/SIGINT): stop feeds, tell clients and close them (gateway), take a
 last snapshot, commit and close the journal, exit 0. A background task snapshots per
 the ``[server]`` policy (``openpit.server.persistence``).
+
+Invariants:
+- Every shutdown step has its own timeout and a failing or timed-out step is logged
+  and skipped, so one wedged worker never keeps the others from closing; acknowledged
+  commands are durable before their reply, so skipping a step loses none of them.
+- ``openpit serve`` exits within ``[server] shutdown_timeout_seconds`` (default 10) of
+  the first SIGTERM/SIGINT whatever is wedged: a watchdog thread ends the process
+  (exit status 1) if the graceful path has not finished by then; a second signal ends
+  it at once.
+- The health board (history writer, journal, publication, snapshots, risk timer,
+  simulator) is what ``/healthz`` reports; ``[server] stuck_after_seconds`` (default 30)
+  is how long one unit of work may run before its component counts as stuck.
 """
 
 from __future__ import annotations
@@ -19,9 +31,12 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 
 from openpit.alerts import AnyAlertEvent, RiskServices
@@ -30,9 +45,11 @@ from openpit.api.local import ADMIN_FILE, ensure_admin_key, ensure_jwt_secret, t
 from openpit.config import ConfigError, VenueConfig, load_config, load_demo_config
 from openpit.core.enums import Side
 from openpit.core.events import BookLevel, Event
+from openpit.core.health import DEFAULT_STUCK_AFTER_S, Health, HealthBoard
 from openpit.durability import Durability, RecoveryError
 from openpit.feeds.simulator import start_simulator
 from openpit.gateway import HUB, create_app, start_gateway
+from openpit.gateway.app import HEALTH
 from openpit.gateway.settings import GatewaySettings
 from openpit.marketdata import MarketData
 from openpit.server.keys import StoreKeyStore, ensure_demo_key
@@ -52,6 +69,28 @@ from openpit.web import add_web_routes, dashboard
 log = logging.getLogger("openpit.serve")
 
 DEMO_USER = "demo"
+DEFAULT_SHUTDOWN_TIMEOUT_S = 10.0
+STEP_TIMEOUT_S = 5.0  # one shutdown step (gateway: its close timeout + 2 s)
+
+
+def server_float(config: VenueConfig, key: str, default: float) -> float:
+    """A positive number of seconds from the ``[server]`` table."""
+    value = config.extra.get("server", {}).get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"server.{key}: expected a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+async def bounded(what: str, step: Awaitable[object], timeout: float) -> bool:
+    """Await one shutdown step for at most ``timeout`` s; log and go on if it fails."""
+    try:
+        await asyncio.wait_for(step, timeout)
+        return True
+    except TimeoutError:
+        log.error("shutdown: %s did not finish within %.1f s; going on", what, timeout)
+    except Exception:
+        log.exception("shutdown: %s failed; going on", what)
+    return False
 
 
 def book_seed_events(venue: Venue) -> list[Event]:
@@ -107,6 +146,8 @@ async def run_server(
     service.add_listener(lambda result: history.submit(result.events))
     snapshots = SnapshotTask(durability, history)
     service.add_listener(snapshots.on_published)  # after the history listener
+    board = HealthBoard([history.health, durability.writer.health, service.health])
+    board.add(snapshots.health)
     if venue.seq == 0:
         for command in venue.genesis_commands():
             await service.submit(command)
@@ -128,6 +169,7 @@ async def run_server(
         authenticator=jwt.authenticator(),
         root_handler=dashboard,
     )
+    app[HEALTH] = board
     add_web_routes(app)
     # alerts: custom alerts, notifications, circuit breaker, arbitrage, margin calls
     risk = wire_risk(
@@ -151,8 +193,17 @@ async def run_server(
     )
     running = await start_gateway(app, args.host, args.port)
     risk.start()
+    board.add(Health("risk", alive=lambda: risk.running or stop.is_set()))
     simulator = start_simulator(service, enabled=not args.no_simulator, seed=args.seed)
+    if simulator is not None:
+        sim = simulator
+        board.add(Health("simulator", alive=lambda: not sim.done() or stop.is_set()))
     snapshots.start()
+    stuck_after = server_float(config, "stuck_after_seconds", DEFAULT_STUCK_AFTER_S)
+    for status in board.statuses():
+        component = board.get(status.name)
+        if component is not None:
+            component.stuck_after_s = stuck_after
 
     urls = running.urls
     token = issue_token(DEMO_USER, frozenset({"read", "trade"}), 86_400, wall_clock_ms())
@@ -174,14 +225,17 @@ async def run_server(
         if simulator is not None:
             simulator.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await simulator
-        await risk.stop()
-        await running.stop()
-        await snapshots.stop(final=True)
-        await durability.close()
-        await history.drain()
+                await asyncio.wait_for(simulator, STEP_TIMEOUT_S)
+        gateway_s = running.app[HUB].settings.close_timeout + 2
+        await bounded("risk services", risk.stop(), STEP_TIMEOUT_S)
+        await bounded("gateway", running.stop(), gateway_s)
+        await bounded("final snapshot", snapshots.stop(final=True), STEP_TIMEOUT_S)
+        journal_closed = await bounded("journal", durability.close(), STEP_TIMEOUT_S)
+        wedged = not history.health.status().ok  # then do not wait long for it
+        close_s = 1.0 if wedged else STEP_TIMEOUT_S
+        await bounded("history", asyncio.to_thread(history.close, close_s), close_s + 1)
         store.close()
-    return 0
+    return 0 if journal_closed else 1
 
 
 def print_banner(
@@ -235,13 +289,19 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = load_demo_config() if args.config is None else load_config(args.config)
 
+    deadline = server_float(config, "shutdown_timeout_seconds", DEFAULT_SHUTDOWN_TIMEOUT_S)
+    watchdog = ShutdownWatchdog(deadline)
+
     async def main() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        import signal
+
+        def on_signal(signum: int) -> None:
+            watchdog.signalled(signum)
+            stop.set()
 
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal, sig)
         return await run_server(config, args, stop)
 
     try:
@@ -258,3 +318,35 @@ def serve(args: argparse.Namespace) -> int:
     except RecoveryError as exc:
         print(f"openpit: {exc}", file=sys.stderr)
         return 2
+    finally:
+        watchdog.disarm()
+
+
+class ShutdownWatchdog:
+    """Ends the process ``deadline`` s after the first stop signal, whatever is wedged."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self._timer: threading.Timer | None = None
+
+    def signalled(self, signum: int) -> None:
+        if self._timer is not None:  # a second signal: the operator means it
+            self._exit(f"second {signal.Signals(signum).name}: exiting now")
+        log.info("%s: shutting down (at most %.1f s)", signal.Signals(signum).name, self.deadline)
+        self._timer = threading.Timer(
+            self.deadline,
+            self._exit,
+            (f"graceful shutdown did not finish within {self.deadline:.1f} s: exiting",),
+        )
+        self._timer.daemon = True
+        self._timer.start()
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    @staticmethod
+    def _exit(why: str) -> None:
+        print(f"openpit: {why}", file=sys.stderr, flush=True)
+        logging.shutdown()
+        os._exit(1)

@@ -9,7 +9,10 @@ Invariants:
   snapshot's seq (``SnapshotTask.history_through``): recovery replays — and so refills
   history with — only what follows the snapshot, so history must not lag behind it.
 - Snapshots are taken by one background task (``[server] snapshot_every_commands`` /
-  ``snapshot_every_seconds``) and once more on graceful shutdown.
+  ``snapshot_every_seconds``) and once more on graceful shutdown. A failed snapshot is
+  logged and retried at the next poll (the journal still has everything); the task's
+  ``health`` ("snapshots") is failing after ``FAILING_AFTER`` failures in a row and dead
+  if the task ends before ``stop``.
 - A venue restored from a snapshot keeps the configuration it was pickled with. If the
   loaded configuration's venues, assets, instruments or risk settings differ, the
   server refuses to start (``ConfigError`` naming the differences): integer ticks and
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Final
 
 from openpit.config import ConfigError, VenueConfig
+from openpit.core.health import Health
 from openpit.durability import Durability, DurabilityConfig, FsyncMode
 from openpit.store import HistoryWriter
 from openpit.venue import CommandResult, Venue
@@ -35,6 +39,7 @@ log = logging.getLogger("openpit.serve")
 
 SNAPSHOT_POLL_S: Final = 1.0
 HISTORY_CATCH_UP_S: Final = 60.0
+FAILING_AFTER: Final = 3  # snapshot failures in a row before the task reports failing
 
 
 def durability_config(config: VenueConfig, data_dir: Path, fsync: str) -> DurabilityConfig:
@@ -108,6 +113,8 @@ class SnapshotTask:
         self.published_seq = durability.target.seq  # replayed results count as published
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.health = Health("snapshots", alive=self._alive)
+        self._failures = 0
 
     def on_published(self, result: CommandResult) -> None:
         """A ``VenueService`` listener; add it after the history listener."""
@@ -126,7 +133,19 @@ class SnapshotTask:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
+    def _alive(self) -> bool:
+        return self._task is None or self._stop.is_set() or not self._task.done()
+
     async def _run(self) -> None:
+        try:
+            await self._loop()
+        except BaseException as exc:
+            if not isinstance(exc, asyncio.CancelledError):
+                log.critical("snapshot task stopped: %r", exc, exc_info=exc)
+            self.health.dead(f"stopped: {exc!r}")
+            raise
+
+    async def _loop(self) -> None:
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), SNAPSHOT_POLL_S)
@@ -134,8 +153,17 @@ class SnapshotTask:
                 return
             try:
                 await self.durability.maybe_snapshot(self.history_through)
-            except Exception:  # the journal still has everything; try again later
+            except Exception as exc:  # the journal still has everything; try again later
+                self._failures += 1
+                text = f"snapshot failed ({self._failures} in a row): {exc!r}"
+                if self._failures >= FAILING_AFTER:
+                    self.health.failing(text)
+                else:
+                    self.health.error(text)
                 log.exception("snapshot failed")
+            else:
+                self._failures = 0
+                self.health.beat()
 
     async def stop(self, final: bool = True) -> None:
         """Stop the task (never mid-write); with ``final``, snapshot the current seq."""
@@ -147,6 +175,10 @@ class SnapshotTask:
             return
         kept = self.durability.snapshots.list()
         if self.durability.target.seq == 0 or (kept and kept[-1][0] >= self.durability.target.seq):
+            return
+        history = self.history.health.status()
+        if not history.ok:  # it cannot catch up: the journal keeps everything instead
+            log.error("final snapshot skipped: history writer is %s", history.state)
             return
         try:
             await self.durability.snapshot(self.history_through)

@@ -101,6 +101,11 @@ class RiskWiring:
             except Exception:  # pragma: no cover - keep the timer alive
                 log.exception("risk services tick failed")
 
+    @property
+    def running(self) -> bool:
+        """The timer task runs (started and not ended)."""
+        return self._task is not None and not self._task.done()
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

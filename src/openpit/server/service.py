@@ -8,17 +8,23 @@ Invariants:
   No client ever hears of a command that is not durable.
 - Results are published in sequence order, each exactly once.
 - Market data is derived from the published events, in the same order.
+- A listener that raises costs only itself: the others still get the result and the
+  caller still gets its reply. Each listener's first failure is logged with its
+  traceback (later ones are counted); ``health`` ("publication") is failing while the
+  latest result could not reach every listener.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import Protocol
 
 from openpit.config.loader import VenueConfig
 from openpit.core.commands import Command, encode_command
+from openpit.core.health import Health
 from openpit.venue import CommandResult, Venue
 
 
@@ -29,6 +35,8 @@ class Journal(Protocol):
 
 
 Listener = Callable[[CommandResult], None]
+
+log = logging.getLogger("openpit.serve")
 
 
 def wall_clock_ms() -> int:
@@ -52,6 +60,8 @@ class VenueService:
         self._flush_scheduled = False
         self._commit_lock = asyncio.Lock()  # FIFO: batches publish in sequence order
         self.published_seq = venue.seq  # the last seq clients may have heard of (durable)
+        self.health = Health("publication")
+        self.listener_failures: dict[str, int] = {}
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -107,5 +117,21 @@ class VenueService:
 
     def _publish(self, result: CommandResult) -> None:
         self.published_seq = result.seq
+        failed = False
         for listener in list(self._listeners):
-            listener(result)
+            try:
+                listener(result)
+            except Exception as exc:
+                failed = True
+                self._listener_failed(listener, result, exc)
+        if not failed:
+            self.health.beat()
+
+    def _listener_failed(self, listener: Listener, result: CommandResult, exc: Exception) -> None:
+        name = getattr(listener, "__qualname__", repr(listener))
+        count = self.listener_failures.get(name, 0) + 1
+        self.listener_failures[name] = count
+        text = f"listener {name} failed on seq {result.seq}: {exc!r}"
+        self.health.failing(text)
+        if count == 1:
+            log.error("%s (logged once per listener; publication goes on)", text, exc_info=exc)

@@ -86,3 +86,15 @@ def test_bounds_to_steps_default_limit_is_int64() -> None:
     assert to_steps(Decimal(INT64_MAX), Decimal(1)) == INT64_MAX
     with pytest.raises(OutOfRange):
         to_steps(Decimal(INT64_MAX + 1), Decimal(1))
+
+
+def test_bounds_instrument_unpickled_from_state_without_bounds_gets_them() -> None:
+    from openpit.core.instrument import Instrument
+
+    old_state = BTC.__getstate__()[:-2]  # a snapshot pickled before the bounds existed
+    restored = object.__new__(Instrument)
+    restored.__setstate__(old_state)
+    assert restored == BTC and (restored.max_ticks, restored.max_lots) == (
+        BTC.max_ticks,
+        BTC.max_lots,
+    )

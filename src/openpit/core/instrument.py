@@ -22,9 +22,9 @@ Invariants:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from math import isqrt
 from typing import Final
 
@@ -85,15 +85,21 @@ def _largest(limit: int, step: Decimal) -> Decimal:
     return limit * step
 
 
-@lru_cache(maxsize=256)
+_BOUNDS: dict[int, tuple[int, int]] = {}  # notional_units * 2**64 + lot_units -> bounds
+
+
 def order_bounds(notional_units: int, lot_units: int) -> tuple[int, int]:
     """(max_ticks, max_lots): int64 split evenly between price and quantity.
 
     ``max_ticks * max_lots * notional_units <= INT64_MAX`` and
     ``max_lots * lot_units <= INT64_MAX``; one more of each would not fit.
     """
-    even = isqrt(INT64_MAX // notional_units)
-    return even, min(even, INT64_MAX // lot_units)
+    key = (notional_units << 64) | lot_units
+    found = _BOUNDS.get(key)
+    if found is None:
+        even = isqrt(INT64_MAX // notional_units)
+        found = _BOUNDS[key] = (even, min(even, INT64_MAX // lot_units))
+    return found
 
 
 def rate_to_ppm(rate: Decimal) -> int:
@@ -143,6 +149,9 @@ class Instrument:
     price_band_ppm: int = field(init=False)
     price_decimals: int = field(init=False)
     qty_decimals: int = field(init=False)
+    # bounds (see the module docstring); last, so older pickles still load (__setstate__)
+    max_ticks: int = field(init=False, compare=False, repr=False)
+    max_lots: int = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         def put(name: str, value: int) -> None:
@@ -162,15 +171,18 @@ class Instrument:
             raise ValueError(f"{self.id}: fees must be in [0, 1)")
         if self.max_leverage < 1:
             raise ValueError(f"{self.id}: max_leverage must be >= 1")
+        self._put_bounds()
 
-    # -- bounds (see the module docstring) ----------------------------------------
-    @property
-    def max_ticks(self) -> int:
-        return order_bounds(self.notional_units, self.lot_units)[0]
+    def _put_bounds(self) -> None:
+        ticks, lots = order_bounds(self.notional_units, self.lot_units)
+        object.__setattr__(self, "max_ticks", ticks)
+        object.__setattr__(self, "max_lots", lots)
 
-    @property
-    def max_lots(self) -> int:
-        return order_bounds(self.notional_units, self.lot_units)[1]
+    def __setstate__(self, state: Sequence[object]) -> None:
+        """Unpickle (a snapshot); one pickled before the bounds existed gets them here."""
+        for f, value in zip(fields(self), state, strict=False):
+            object.__setattr__(self, f.name, value)
+        self._put_bounds()
 
     # -- conversions (edges only) ------------------------------------------------
     def price_to_ticks(self, price: Decimal) -> int:

@@ -15,7 +15,7 @@ Invariants:
 - Every shutdown step has its own timeout and a failing or timed-out step is logged
   and skipped, so one wedged worker never keeps the others from closing; acknowledged
   commands are durable before their reply, so skipping a step loses none of them.
-- ``openpit serve`` exits within ``[server] shutdown_timeout_seconds`` (default 10) of
+- ``openpit serve`` exits within ``[server] shutdown_timeout_seconds`` (default 15) of
   the first SIGTERM/SIGINT whatever is wedged: a watchdog thread ends the process
   (exit status 1) if the graceful path has not finished by then; a second signal ends
   it at once.
@@ -69,7 +69,7 @@ from openpit.web import add_web_routes, dashboard
 log = logging.getLogger("openpit.serve")
 
 DEMO_USER = "demo"
-DEFAULT_SHUTDOWN_TIMEOUT_S = 10.0
+DEFAULT_SHUTDOWN_TIMEOUT_S = 15.0
 STEP_TIMEOUT_S = 5.0  # one shutdown step (gateway: its close timeout + 2 s)
 
 

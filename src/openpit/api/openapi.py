@@ -4,6 +4,10 @@ Invariants:
 - Built once from ``Route`` objects: the same Structs the handlers decode with give
   the request, query and reply schemas (``msgspec.json.schema_components``), so the
   document describes exactly what the server accepts and answers.
+- Only constructs common client generators accept (openapi-python-client,
+  openapi-generator): a fixed-length tuple (msgspec's ``prefixItems`` with
+  ``items: false``) is written as an array of one item schema with ``minItems`` =
+  ``maxItems``; the wire format is unchanged.
 - Every operation lists its success reply and every error status it can answer
   (400, 404 and 429 always; 401 and 403 on signed routes), all with the ``Error``
   schema; 429 also documents its ``Retry-After`` header.
@@ -97,6 +101,30 @@ def _error_reply(code: int, error_ref: dict[str, str]) -> dict[str, Any]:
     return reply
 
 
+def conservative(schema: Any) -> Any:
+    """``schema`` with every fixed-length tuple rewritten as a plain bounded array.
+
+    >>> conservative({"type": "array", "prefixItems": [{"type": "string"}] * 2,
+    ...               "items": False, "minItems": 2, "maxItems": 2})
+    {'type': 'array', 'items': {'type': 'string'}, 'minItems': 2, 'maxItems': 2}
+    """
+    if isinstance(schema, list):
+        return [conservative(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: conservative(v) for k, v in schema.items()}
+    prefix = out.pop("prefixItems", None)
+    if prefix is not None:
+        unique: list[Any] = []
+        for item in prefix:
+            if item not in unique:
+                unique.append(item)
+        out["items"] = unique[0] if len(unique) == 1 else {"anyOf": unique}
+        out["minItems"] = out["maxItems"] = len(prefix)
+        out = {"type": out.pop("type", "array"), "items": out.pop("items"), **out}
+    return out
+
+
 def build_document(routes: list[Route], server_url: str | None = None) -> dict[str, Any]:
     types: list[Any] = [Error]
     for r in routes:
@@ -105,7 +133,8 @@ def build_document(routes: list[Route], server_url: str | None = None) -> dict[s
     for t in types:
         if t not in unique:
             unique.append(t)
-    refs, components = msgspec.json.schema_components(unique, ref_template=REF)
+    refs, raw_components = msgspec.json.schema_components(unique, ref_template=REF)
+    components: dict[str, Any] = conservative(dict(raw_components))
     ref_of = dict(zip((id(t) for t in unique), refs, strict=True))
     error_ref = {"$ref": REF.format(name="Error")}
 

@@ -70,6 +70,8 @@ def test_dashboard_in_chromium_shows_live_book_and_trades(venue_url: str) -> Non
             page = browser.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            missing: list[str] = []  # every asset the page loads exists (favicon included)
+            page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
             page.goto(venue_url + "/?symbol=BTCUSDT")
             page.wait_for_selector("#instruments tbody tr[data-id='BTCUSDT']", timeout=30_000)
             assert page.locator("#instruments tbody tr").count() >= 5
@@ -96,5 +98,6 @@ def test_dashboard_in_chromium_shows_live_book_and_trades(venue_url: str) -> Non
             assert "binance" in page.locator("#venues").inner_text()
             assert page.locator("a[href='/api/v1/docs']").count() == 1
             assert errors == []
+            assert missing == []
         finally:
             browser.close()

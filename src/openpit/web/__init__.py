@@ -2,8 +2,9 @@
 
 It reads instruments and venue status from the REST API and shows a live order book
 and trades for one instrument over the flat WebSocket dialect (``/ws?dialect=flat``).
-``add_web_routes(app)`` serves the assets under ``/static/``; ``dashboard`` is the
-gateway's ``root_handler``.
+``add_web_routes(app)`` serves the assets under ``/static/`` and the icon at
+``/favicon.ico`` (no page of ours answers 404 for an asset it names); ``dashboard`` is
+the gateway's ``root_handler``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from importlib import resources
 from aiohttp import web
 
 STATIC_PREFIX = "/static"
-_TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+}
 
 
 def _asset(name: str) -> bytes:
@@ -36,8 +42,14 @@ async def _static(request: web.Request) -> web.StreamResponse:
     return web.Response(body=body, content_type=_TYPES[suffix], charset="utf-8")
 
 
+async def _favicon(request: web.Request) -> web.StreamResponse:
+    """``/favicon.ico``, asked for by browsers on any page: the same SVG icon."""
+    return web.Response(body=_asset("favicon.svg"), content_type="image/svg+xml")
+
+
 def add_web_routes(app: web.Application) -> None:
     app.router.add_get(STATIC_PREFIX + "/{name}", _static)
+    app.router.add_get("/favicon.ico", _favicon)
 
 
 __all__ = ["add_web_routes", "dashboard"]

@@ -141,8 +141,18 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+_last_stamp = [0]
+
+
+def fresh_ms() -> int:
+    """Now in ms, never the same twice (the replay guard refuses a reused stamp)."""
+    stamp = max(now_ms(), _last_stamp[0] + 1)
+    _last_stamp[0] = stamp
+    return stamp
+
+
 def auth_message(key: ApiKey, ts: int | None = None, secret: str | None = None) -> dict[str, Any]:
-    ts = now_ms() if ts is None else ts
+    ts = fresh_ms() if ts is None else ts
     return {
         "action": "authenticate",
         "api_key": key.key_id,

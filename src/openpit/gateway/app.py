@@ -40,6 +40,7 @@ from openpit.gateway.dialects import envelope as _envelope
 from openpit.gateway.dialects import flat as _flat
 from openpit.gateway.dialects import typed as _typed
 from openpit.gateway.dialects.base import Dialect
+from openpit.gateway.dialects.frame_limits import nesting_problem
 from openpit.gateway.frames import Deflater
 from openpit.gateway.hub import AccountSource, Hub, MarketSource, Service, wall_ms
 from openpit.gateway.limits import RateLimiter
@@ -91,6 +92,8 @@ _head = msgspec.json.Decoder(_Head)
 
 def sniff(frame: str | bytes) -> str:
     """Dialect of a first frame on ``/ws``: ``type`` → typed, otherwise flat."""
+    if nesting_problem(frame) is not None:
+        return "flat"  # flat will answer with a clear 400
     try:
         head = _head.decode(frame)
     except (msgspec.DecodeError, msgspec.ValidationError):

@@ -3,6 +3,9 @@
 Invariants:
 - A token bucket never holds more than ``burst`` tokens and refills continuously;
   time comes in as an argument (seconds, monotonic), so buckets are pure.
+- ``RateLimiter.allow`` takes from the shared ``*`` bucket (when configured) and then
+  from the category's bucket (``other`` when the category has none); a refusal names
+  the bucket that refused (``refusal``), its text built once per bucket.
 - ``KeyConnections`` counts live authenticated connections per API key; a slot is
   taken on authentication and released exactly once when the connection ends.
 """
@@ -43,23 +46,53 @@ class TokenBucket:
 class RateLimiter:
     """One token bucket per message category for one connection."""
 
+    __slots__ = ("buckets", "limits", "refused_by")
+
     def __init__(self, limits: Mapping[str, RateLimit], now: float) -> None:
         self.limits = limits
         self.buckets = {name: TokenBucket(limit, now) for name, limit in limits.items()}
+        self.refused_by = ""  # the bucket behind the last refusal
 
     def allow(self, category: str, now: float) -> bool:
         every = self.buckets.get("*")  # optional bucket shared by every message
         if every is not None and not every.take(now):
+            self.refused_by = "*"
             return False
-        bucket = self.buckets.get(category) or self.buckets.get("other")
-        return True if bucket is None else bucket.take(now)
+        name = category if category in self.buckets else "other"
+        bucket = self.buckets.get(name)
+        if bucket is None or bucket.take(now):
+            return True
+        self.refused_by = name
+        return False
+
+    def refusal(self) -> tuple[str, float]:
+        """The last refusal: its message and the seconds until a retry can pass."""
+        bucket = self.buckets.get(self.refused_by)
+        retry = bucket.retry_after() if bucket is not None else 1.0
+        return _refusal_text(self.refused_by, self.limits.get(self.refused_by)), retry
 
     def describe(self, category: str) -> str:
-        limit = self.limits.get(category) or self.limits.get("other")
-        if limit is None:
-            return category
-        per_min = limit.per_second * 60
-        return f"{category} messages: burst {limit.burst:g}, then {per_min:g} per minute"
+        name = category if category in self.limits else "other"
+        return _describe(name, self.limits.get(name))
+
+
+_TEXTS: dict[tuple[str, RateLimit | None], str] = {}
+
+
+def _describe(name: str, limit: RateLimit | None) -> str:
+    what = "all" if name == "*" else name
+    if limit is None:
+        return f"{what} messages"
+    per_min = limit.per_second * 60
+    return f"{what} messages: burst {limit.burst:g}, then {per_min:g} per minute"
+
+
+def _refusal_text(name: str, limit: RateLimit | None) -> str:
+    """``Rate limit exceeded for ...`` (memoised: a flood refuses the same bucket)."""
+    text = _TEXTS.get((name, limit))
+    if text is None:
+        text = _TEXTS.setdefault((name, limit), f"Rate limit exceeded for {_describe(name, limit)}")
+    return text
 
 
 class KeyConnections:

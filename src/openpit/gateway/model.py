@@ -259,15 +259,14 @@ Request = (
 )
 
 
-def category(request: Request) -> str:
-    """The rate-limit category of a request."""
-    if isinstance(request, KeyLogin | TokenLogin):
-        return "auth"
-    if isinstance(request, Subscribe | Unsubscribe):
-        return "subscribe"
-    if isinstance(request, PlaceRequest | CancelRequest | ModifyRequest | BatchRequest):
-        return "order"
-    return "other"
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What the gateway needs of a frame before it reads the rest (``Dialect.head``):
+    its rate-limit category, and the action and ``ref`` a refusal echoes."""
+
+    category: str  # "auth", "subscribe", "order" or "other" (each dialect's CATEGORIES)
+    action: str | None = None
+    ref: object = None
 
 
 # -- market data views (what the gateway reads from the market data facade) ------------

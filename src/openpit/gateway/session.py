@@ -1,6 +1,10 @@
 """What one client message does: rate limits, login, subscriptions, order entry.
 
 Invariants:
+- The rate limit comes first and costs only the frame's head (``Dialect.head``); a
+  refused frame gets the dialect's rate-limit error and one strike, and the dialect's
+  ``strikes`` limit for ``RATE_LIMITED`` closes the connection (the flood policy).
+  Once a connection is closing, its frames are dropped unread.
 - Every inbound message gets exactly one reply or stream effect; a client mistake is
   an error reply in the client's dialect, never an exception escaping the connection
   (an unexpected failure is an INTERNAL error reply and a log line).
@@ -43,6 +47,7 @@ from openpit.gateway.model import (
     CloseReason,
     ConnStats,
     ErrorKind,
+    Head,
     KeyLogin,
     ModifyRequest,
     OrderAck,
@@ -55,7 +60,6 @@ from openpit.gateway.model import (
     TokenLogin,
     Topic,
     Unsubscribe,
-    category,
     reason_kind,
 )
 from openpit.gateway.subscriptions import Key
@@ -96,32 +100,35 @@ def error(
 
 
 async def handle(hub: Hub, conn: Connection, frame: str | bytes) -> None:
-    """Process one inbound message of ``conn``."""
+    """Process one inbound message of ``conn``.
+
+    The rate limit is decided on the frame's head alone (``Dialect.head``: its action,
+    nothing else decoded); a refused frame is answered and struck, never parsed. A
+    closing connection reads nothing more.
+    """
+    if not conn.active:
+        return
     now = time.monotonic()
     conn.last_rx = now
     conn.ping_sent = None
     hub.stats.messages_in += 1
     conn.messages_in += 1
     hub.stats.bytes_in += len(frame)
-    request = conn.dialect.parse(frame)
-    screen = getattr(conn.dialect, "screen", None)
-    if screen is not None:  # e.g. envelope: which channels/actions this endpoint serves
-        request = screen(conn.endpoint, request, conn.principal is not None)
-    cat = category(request)
-    if not conn.limiter.allow(cat, now):
-        bucket = conn.limiter.buckets.get(cat) or conn.limiter.buckets.get("other")
-        retry = bucket.retry_after() if bucket is not None else 1.0
-        error(
-            hub,
-            conn,
-            ErrorKind.RATE_LIMITED,
-            f"Rate limit exceeded for {conn.limiter.describe(cat)}",
-            request,
-            retry_after=float(retry),
-        )
-        strike(hub, conn, CloseReason.RATE_LIMITED, "rate limits exceeded repeatedly")
-        return
+    dialect = conn.dialect
     try:
+        head = dialect.head(frame)
+    except Exception:  # a dialect bug, never the client's: logged, and still an answer
+        log.exception("internal error reading the head of a %s message", dialect.name)
+        head = Head("other")
+    if not conn.limiter.allow(head.category, now):
+        _refuse(hub, conn, head)
+        return
+    request: Request | None = None
+    try:
+        request = dialect.parse(frame)
+        screen = getattr(dialect, "screen", None)
+        if screen is not None:  # e.g. envelope: which channels/actions this endpoint serves
+            request = screen(conn.endpoint, request, conn.principal is not None)
         await _dispatch(hub, conn, request)
     except Refusal as exc:
         error(hub, conn, exc.kind, exc.message, request)
@@ -130,8 +137,23 @@ async def handle(hub: Hub, conn: Connection, frame: str | bytes) -> None:
         elif isinstance(request, Subscribe) and exc.kind in _BAD_SUBSCRIPTION:
             strike(hub, conn, CloseReason.INVALID_SUBSCRIPTION, "invalid subscriptions")
     except Exception:
-        log.exception("internal error handling a %s message", conn.dialect.name)
+        log.exception("internal error handling a %s message", dialect.name)
         error(hub, conn, ErrorKind.INTERNAL, "Internal server error", request)
+
+
+def _refuse(hub: Hub, conn: Connection, head: Head) -> None:
+    """Answer a rate-limited frame from its head, and strike it (the flood policy)."""
+    message, retry = conn.limiter.refusal()
+    kind = ErrorKind.RATE_LIMITED
+    error(
+        hub,
+        conn,
+        kind,
+        message,
+        BadRequest(message, kind, head.action, head.ref),
+        retry_after=retry,
+    )
+    strike(hub, conn, CloseReason.RATE_LIMITED, "rate limits exceeded repeatedly")
 
 
 _BAD_SUBSCRIPTION = frozenset({ErrorKind.BAD_REQUEST, ErrorKind.NOT_FOUND})

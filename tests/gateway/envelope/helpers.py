@@ -32,7 +32,7 @@ from openpit.marketdata import MarketData
 from openpit.server.risk import RiskWiring, wire_risk
 from openpit.server.service import VenueService
 from openpit.venue import Venue
-from tests.gateway.helpers import FAST, KEYS, Client, now_ms
+from tests.gateway.helpers import FAST, KEYS, Client, fresh_ms
 from tests.venue.helpers import T0
 
 MARKET, TRADING, NOTIFY, CUSTOM = (
@@ -86,7 +86,7 @@ class EClient(Client):
 
 
 def auth(key: ApiKey, rid: str = "auth-1", ts: int | None = None) -> dict[str, Any]:
-    ts = now_ms() if ts is None else ts
+    ts = fresh_ms() if ts is None else ts
     return {
         "action": "authenticate",
         "data": {

@@ -1,9 +1,11 @@
 """The dialect plug-in interface: one pure module per wire dialect, all the same shape.
 
 Invariants:
-- A dialect is pure and synchronous: ``parse`` turns one text frame into one neutral
-  ``Request``; every ``render_*`` turns neutral data into the JSON payload bytes of
-  one message. No I/O, no clock reads (timestamps come in as ``ts``), no state.
+- A dialect is pure and synchronous: ``head`` reads only what the rate limiter needs
+  of a frame (its category, and what a refusal echoes) with the cheapest decode, and
+  never raises; ``parse`` turns one text frame into one neutral ``Request``; every
+  ``render_*`` turns neutral data into the JSON payload bytes of one message. No I/O,
+  no clock reads (timestamps come in as ``ts``), no state.
 - Market and private renderers are called once per event per variant; the gateway
   frames the bytes once and fans them out, so a renderer must not depend on who
   receives the message.
@@ -22,6 +24,7 @@ from openpit.gateway.model import (
     BookView,
     CloseReason,
     ErrorKind,
+    Head,
     OrderAck,
     OrderFee,
     Request,
@@ -42,6 +45,8 @@ class Dialect(Protocol):
     def field_names(self) -> Mapping[str, str]:
         """Neutral field name ("qty", "price", ...) -> the dialect's wire name."""
         ...
+
+    def head(self, frame: str | bytes) -> Head: ...
 
     def parse(self, frame: str | bytes) -> Request: ...
 
@@ -107,6 +112,7 @@ class Dialect(Protocol):
 #   screen(endpoint: str, request: Request, authenticated: bool) -> Request
 #       re-check a parsed request against the URL path it arrived on
 #   strikes: Mapping[CloseReason, int]  close after that many failures of one kind
+#       (every dialect declares RATE_LIMITED: its flood policy, docs/reliability.md)
 #   heartbeat: str  "idle" (default: ping after ping_interval of silence, close after
 #       pong_timeout) or "periodic" (ping every ping_interval, close after idle_timeout
 #       without any inbound message)

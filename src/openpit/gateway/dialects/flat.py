@@ -3,7 +3,8 @@
 Invariants:
 - Pure: frame text in, one neutral ``Request`` out; neutral data in, JSON bytes out.
   Never raises on client input: anything malformed is a ``BadRequest`` naming the
-  field and the problem.
+  field and the problem; so is a frame past the parser limits (``frame_limits``:
+  nesting, int64 integers, significant digits). ``head`` decodes only ``action``.
 - Numbers are JSON numbers rendered from ticks/lots/units through ``Decimal`` and
   written as decimal literals straight into the JSON (``msgspec.Raw``), always with
   a fractional part (``42650.0``) so clients get a float consistently; never float
@@ -25,6 +26,12 @@ from openpit.alerts.events import AnyAlertEvent, ExchangeConnectionStatus
 from openpit.core.events import InstrumentStatus, OrderUpdate, Position, Trade
 from openpit.core.instrument import PPM, Instrument
 from openpit.gateway.auth import Principal
+from openpit.gateway.dialects.frame_limits import (
+    Int64,
+    digits_id,
+    digits_problem,
+    nesting_problem,
+)
 from openpit.gateway.model import (
     BadRequest,
     BookView,
@@ -32,6 +39,7 @@ from openpit.gateway.model import (
     Channel,
     CloseReason,
     ErrorKind,
+    Head,
     KeyLogin,
     ModifyRequest,
     OrderAck,
@@ -77,7 +85,10 @@ close_codes: Final = {
     CloseReason.HEARTBEAT: 1000,  # the spec's "Session timeout" example uses 1000
     CloseReason.INTERNAL: 1011,
     CloseReason.UNSUPPORTED: 1011,
+    CloseReason.RATE_LIMITED: 1008,  # the spec's only policy code
 }
+
+strikes: Final = {CloseReason.RATE_LIMITED: 20}  # the 20th rate-limited message closes
 
 field_names: Final = {
     "qty": "amount",
@@ -99,7 +110,7 @@ class _Head(msgspec.Struct):
 
 class _Authenticate(msgspec.Struct, forbid_unknown_fields=False):
     api_key: str
-    timestamp: int
+    timestamp: Int64
     signature: str
 
 
@@ -107,7 +118,7 @@ class _Params(msgspec.Struct, omit_defaults=True):
     exchange: str | None = None
     symbols: list[str] | None = None
     type: str | None = None
-    depth: int | None = None
+    depth: Int64 | None = None
 
 
 class _Subscribe(msgspec.Struct):
@@ -127,18 +138,18 @@ class _Submit(msgspec.Struct):
     client_order_id: str | None = None
     post_only: bool = False
     reduce_only: bool = False
-    leverage: int = 1
+    leverage: Int64 = 1
 
 
 class _Cancel(msgspec.Struct):
-    order_id: str | int | None = None
+    order_id: str | Int64 | None = None
     client_order_id: str | None = None
     exchange: str | None = None
     symbol: str | None = None
 
 
 class _Modify(msgspec.Struct):
-    order_id: str | int | None = None
+    order_id: str | Int64 | None = None
     client_order_id: str | None = None
     amount: Decimal | None = None
     price: Decimal | None = None
@@ -157,6 +168,15 @@ _ACTIONS: Final = (
     "cancel_order",
     "modify_order",
 )
+_CATEGORIES: Final = {
+    "authenticate": "auth",
+    "subscribe": "subscribe",
+    "unsubscribe": "subscribe",
+    "submit_order": "order",
+    "cancel_order": "order",
+    "modify_order": "order",
+}
+"""Rate-limit category of each action; anything else (and any malformed frame): other."""
 _head = msgspec.json.Decoder(_Head)
 _decoders: Final[dict[str, msgspec.json.Decoder[Any]]] = {
     "authenticate": msgspec.json.Decoder(_Authenticate),
@@ -168,13 +188,34 @@ _decoders: Final[dict[str, msgspec.json.Decoder[Any]]] = {
 }
 
 
+def head(frame: str | bytes) -> Head:
+    """The action of a frame and its rate-limit category, nothing else decoded.
+
+    >>> head('{"action": "submit_order", "symbol": "BTCUSDT", "amount": 0.1}')
+    Head(category='order', action='submit_order', ref=None)
+    """
+    if nesting_problem(frame) is not None:
+        return Head("other")
+    try:
+        action = _head.decode(frame).action
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return Head("other")
+    if action is None:
+        return Head("other")
+    return Head(_CATEGORIES.get(action, "other"), action)
+
+
 def parse(frame: str | bytes) -> Request:
     """One client frame to one request.
 
     >>> parse('{"action": "authenticate", "api_key": "your_api_key", '
     ...       '"timestamp": 1647356789123, "signature": "your_signature"}')
-    KeyLogin(api_key='your_api_key', timestamp=1647356789123, signature='your_signature', ref=None)
+    ... # doctest: +ELLIPSIS
+    KeyLogin(api_key='your_api_key', timestamp=1647356789123, signature='your_signature', ...)
     """
+    problem = nesting_problem(frame)
+    if problem is not None:
+        return BadRequest(problem)
     try:
         head = _head.decode(frame)
     except msgspec.ValidationError as exc:
@@ -201,6 +242,9 @@ def parse(frame: str | bytes) -> Request:
     if isinstance(body, _Subscribe):
         return _subscription(action, body)
     if isinstance(body, _Submit):
+        digits = digits_problem(amount=body.amount, price=body.price, stop_price=body.stop_price)
+        if digits is not None:
+            return BadRequest(digits, action=action)
         return PlaceRequest(
             exchange=body.exchange,
             symbol=body.symbol,
@@ -225,6 +269,9 @@ def parse(frame: str | bytes) -> Request:
         return CancelRequest(oid, body.client_order_id, ref=action)
     if body.amount is None and body.price is None and body.stop_price is None:
         return BadRequest("modify_order needs amount, price or stop_price", action=action)
+    digits = digits_problem(amount=body.amount, price=body.price, stop_price=body.stop_price)
+    if digits is not None:
+        return BadRequest(digits, action=action)
     return ModifyRequest(
         oid, body.client_order_id, body.amount, body.price, body.stop_price, ref=action
     )
@@ -235,8 +282,9 @@ def _order_id(raw: str | int | None) -> int | BadRequest | None:
         return None
     if isinstance(raw, int):
         return raw
-    if raw.isdigit():
-        return int(raw)
+    oid = digits_id(raw)
+    if oid is not None:
+        return oid
     return BadRequest(f"order_id {raw!r} is not an order id (digits)")
 
 

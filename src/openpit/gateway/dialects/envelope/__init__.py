@@ -34,6 +34,7 @@ from __future__ import annotations
 from typing import Final
 
 from openpit.gateway.dialects.envelope.inbound import (
+    head,
     parse,
     screen,
 )
@@ -156,6 +157,7 @@ __all__ = [
     "close_codes",
     "error_code",
     "field_names",
+    "head",
     "heartbeat",
     "name",
     "num",

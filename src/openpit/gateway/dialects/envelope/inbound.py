@@ -6,6 +6,8 @@ Invariants:
   malformed is a ``BadRequest`` whose ``ref`` (a ``Ref``) carries the request's ``id``,
   its action and the spec error code to answer with.
 - Order ids are parsed from ``"o-<n>"`` (bare digits too), alert ids from ``"a-<n>"``.
+- The parser limits of ``frame_limits`` (nesting, int64 integers, significant digits)
+  hold before anything is decoded; ``head`` decodes only ``action`` and ``id``.
 - ``submit_order`` without ``client_order_id`` defaults it to the request ``id``; the
   operations of ``batch_orders`` (at most ``MAX_BATCH``) get no such default.
 - ``screen`` confines each endpoint to its channels and actions (``ENDPOINTS``); a
@@ -23,6 +25,7 @@ import msgspec
 from openpit.gateway.dialects.envelope.tables import (
     _ACTIONS,
     AUTHENTICATION_REQUIRED,
+    CATEGORIES,
     ENDPOINTS,
     INVALID_ACTION,
     INVALID_PARAMETER,
@@ -31,6 +34,12 @@ from openpit.gateway.dialects.envelope.tables import (
     SYMBOL_CHANNELS,
     Ref,
 )
+from openpit.gateway.dialects.frame_limits import (
+    Int64,
+    digits_id,
+    digits_problem,
+    nesting_problem,
+)
 from openpit.gateway.model import (
     AlertRequest,
     BadRequest,
@@ -38,6 +47,7 @@ from openpit.gateway.model import (
     CancelRequest,
     Channel,
     ErrorKind,
+    Head,
     KeyLogin,
     ModifyRequest,
     Ping,
@@ -59,7 +69,7 @@ class _Envelope(msgspec.Struct):
 
 class _Authenticate(msgspec.Struct):
     api_key: str
-    timestamp: int
+    timestamp: Int64
     signature: str
 
 
@@ -78,19 +88,19 @@ class _Submit(msgspec.Struct):
     client_order_id: str | None = None
     post_only: bool = False
     reduce_only: bool = False
-    leverage: int = 1
+    leverage: Int64 = 1
     exchange: str | None = None
     operation: str | None = None  # inside batch_orders
 
 
 class _Cancel(msgspec.Struct):
-    order_id: str | int | None = None
+    order_id: str | Int64 | None = None
     client_order_id: str | None = None
     operation: str | None = None
 
 
 class _Modify(msgspec.Struct):
-    order_id: str | int | None = None
+    order_id: str | Int64 | None = None
     client_order_id: str | None = None
     quantity: Decimal | None = None
     price: Decimal | None = None
@@ -112,11 +122,11 @@ class _CreateAlert(msgspec.Struct):
     threshold: Decimal
     name: str = ""
     repeat: bool = False
-    cooldown_ms: int = 0
+    cooldown_ms: Int64 = 0
 
 
 class _DeleteAlert(msgspec.Struct):
-    alert_id: str | int
+    alert_id: str | Int64
 
 
 _envelope = msgspec.json.Decoder(_Envelope)
@@ -140,6 +150,31 @@ def _bad(message: str, ref: Ref, code: str = INVALID_PARAMETER) -> BadRequest:
     return BadRequest(message, kind, ref.action, Ref(ref.id, ref.action, code, ref.channels))
 
 
+def _request_id(raw: object) -> str | int | None:
+    return raw if isinstance(raw, str | int) and not isinstance(raw, bool) else None
+
+
+def head(frame: str | bytes) -> Head:
+    """The envelope of a frame (``action`` and ``id``; ``data`` is skipped, not decoded)
+    and its rate-limit category.
+
+    >>> head('{"action": "submit_order", "data": {"symbol": "AAPL"}, "id": "order-1"}')
+    Head(category='order', action='submit_order', ref=Ref(id='order-1', \
+action='submit_order', code=None, channels=()))
+    """
+    if nesting_problem(frame) is not None:
+        return Head("other", None, Ref(None, None))
+    try:
+        env = _envelope.decode(frame)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return Head("other", None, Ref(None, None))
+    action = env.action if isinstance(env.action, str) else None
+    ref = Ref(_request_id(env.id), action)
+    if action is None:
+        return Head("other", None, ref)
+    return Head(CATEGORIES.get(action, "other"), action, ref)
+
+
 def parse(frame: str | bytes) -> Request:
     """One client frame to one request.
 
@@ -147,13 +182,16 @@ def parse(frame: str | bytes) -> Request:
     ... # doctest: +ELLIPSIS
     Subscribe(topics=(Topic(channel=<Channel.TRADES: 'trades'>, ...
     """
+    problem = nesting_problem(frame)
+    if problem is not None:
+        return _bad(problem, Ref(None, None))
     try:
         env = _envelope.decode(frame)
     except msgspec.ValidationError as exc:
         return _bad(f"invalid message: {exc}", Ref(None, None))
     except msgspec.DecodeError as exc:
         return _bad(f"malformed JSON: {exc}", Ref(None, None))
-    rid = env.id if isinstance(env.id, str | int) and not isinstance(env.id, bool) else None
+    rid = _request_id(env.id)
     action = env.action
     if not isinstance(action, str):
         return _bad('missing "action"', Ref(rid, None), INVALID_ACTION)
@@ -194,6 +232,9 @@ def _parse_data(action: str, raw: bytes | memoryview, ref: Ref) -> Request:
     if isinstance(body, _Batch):
         return _batch(body, ref)
     if isinstance(body, _CreateAlert):
+        digits = digits_problem(threshold=body.threshold)
+        if digits is not None:
+            return _bad(digits, ref)
         return AlertRequest(
             "create",
             name=body.name,
@@ -213,6 +254,12 @@ def _parse_data(action: str, raw: bytes | memoryview, ref: Ref) -> Request:
 
 
 def _order(body: _Submit | _Cancel | _Modify, ref: Ref) -> Request:
+    if not isinstance(body, _Cancel):
+        digits = digits_problem(
+            quantity=body.quantity, price=body.price, stop_price=body.stop_price
+        )
+        if digits is not None:
+            return _bad(digits, ref)
     if isinstance(body, _Submit):
         tif = body.time_in_force or ("ioc" if body.type.lower() == "market" else "gtc")
         default_cid = None
@@ -253,8 +300,7 @@ def _order(body: _Submit | _Cancel | _Modify, ref: Ref) -> Request:
 def _number_id(raw: str | int, prefix: str) -> int | None:
     if isinstance(raw, int):
         return raw if raw >= 0 else None
-    text = raw[len(prefix) :] if raw.startswith(prefix) else raw
-    return int(text) if text.isdigit() else None
+    return digits_id(raw.removeprefix(prefix))
 
 
 def _batch(body: _Batch, ref: Ref) -> Request:
@@ -266,15 +312,15 @@ def _batch(body: _Batch, ref: Ref) -> Request:
     for i, raw in enumerate(body.operations):
         oref = Ref(ref.id, None)
         try:
-            head = _operation.decode(raw)
+            op_head = _operation.decode(raw)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             ops.append(_bad(f"operation {i}: {exc}", oref))
             continue
-        action = _OPERATIONS.get(head.operation) if isinstance(head.operation, str) else None
+        action = _OPERATIONS.get(op_head.operation) if isinstance(op_head.operation, str) else None
         if action is None:
             ops.append(
                 _bad(
-                    f"operation {i}: operation {head.operation!r} is not one of "
+                    f"operation {i}: operation {op_head.operation!r} is not one of "
                     f"{', '.join(_OPERATIONS)}",
                     oref,
                 )

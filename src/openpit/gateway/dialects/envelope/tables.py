@@ -44,6 +44,13 @@ ORDER_ACTIONS: Final = ("submit_order", "cancel_order", "modify_order", "batch_o
 ALERT_ACTIONS: Final = ("create_alert", "list_alerts", "delete_alert")
 COMMON_ACTIONS: Final = ("authenticate", "subscribe", "unsubscribe", "pong", "ping")
 _ACTIONS: Final = COMMON_ACTIONS + ORDER_ACTIONS + ALERT_ACTIONS
+CATEGORIES: Final = {
+    "authenticate": "auth",
+    "subscribe": "subscribe",
+    "unsubscribe": "subscribe",
+    **{action: "order" for action in ORDER_ACTIONS},
+}
+"""Rate-limit category of each action (spec 001 "Message Rate Limits"); else other."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from openpit.gateway.dialects.typed.alerts import (
     render_risk_alert,
 )
 from openpit.gateway.dialects.typed.inbound import (
+    head,
     parse,
 )
 from openpit.gateway.dialects.typed.positions import (
@@ -109,7 +110,10 @@ field_names: Final = {
 heartbeat: Final = "frames"  # WebSocket ping frames every 15 s (spec 004)
 compress: Final = True  # permessage-deflate when the client offers it (spec 004)
 max_subscriptions: Final = 20  # per connection (spec 004 "Rate Limiting")
-strikes: Final = {CloseReason.AUTH_FAILED: 1}  # an invalid token: immediate disconnection
+strikes: Final = {
+    CloseReason.AUTH_FAILED: 1,  # an invalid token: immediate disconnection
+    CloseReason.RATE_LIMITED: 20,  # the 20th rate-limited message closes with 1008
+}
 
 __all__ = [
     "CHANNELS",
@@ -124,6 +128,7 @@ __all__ = [
     "error_code",
     "field_names",
     "fixed",
+    "head",
     "heartbeat",
     "max_subscriptions",
     "name",

@@ -3,7 +3,9 @@
 Invariants:
 - Pure: frame text in, one ``Request`` out. Never raises on client input: anything
   malformed is a ``BadRequest`` naming the field and the problem (``action`` = the
-  message type, so errors get the right code).
+  message type, so errors get the right code); so is a frame past the parser limits
+  of ``frame_limits`` (nesting, int64 integers, significant digits). ``head`` decodes
+  only ``type``.
 - A channel may be given as an object (``{"type": "orderbook", "pair": ...}``) or as a
   name (``"portfolio"``, ``"orderbook_<pair>"``, ``"price_<asset>"``); both parse to
   the same ``Topic``.
@@ -19,11 +21,18 @@ from typing import Any, Final
 
 import msgspec
 
-from openpit.gateway.dialects.typed.tables import _PAIRED, CHANNELS, ORDER_TYPES, TYPES
+from openpit.gateway.dialects.frame_limits import (
+    Int64,
+    digits_id,
+    digits_problem,
+    nesting_problem,
+)
+from openpit.gateway.dialects.typed.tables import _PAIRED, CATEGORIES, CHANNELS, ORDER_TYPES, TYPES
 from openpit.gateway.model import (
     BadRequest,
     CancelRequest,
     Channel,
+    Head,
     Ping,
     PlaceRequest,
     Pong,
@@ -50,7 +59,7 @@ class _ChannelSpec(msgspec.Struct, forbid_unknown_fields=False):
     symbol: str | None = None
     venue: str | None = None
     exchange: str | None = None
-    depth: int | None = None
+    depth: Int64 | None = None
     currency: str | None = None  # portfolio valuation asset
 
 
@@ -67,7 +76,7 @@ class _OrderData(msgspec.Struct, forbid_unknown_fields=False):
     limitPrice: Decimal | None = None
     targetPrice: Decimal | None = None
     timeInForce: str = "GTC"
-    leverage: int = 1
+    leverage: Int64 = 1
     venue: str | None = None
     exchange: str | None = None
     clientOrderId: str | None = None
@@ -81,7 +90,7 @@ class _Place(msgspec.Struct):
 
 
 class _Cancel(msgspec.Struct):
-    orderId: str | int | None = None
+    orderId: str | Int64 | None = None
     clientOrderId: str | None = None
 
 
@@ -95,12 +104,32 @@ _decoders: Final[dict[str, msgspec.json.Decoder[Any]]] = {
 }
 
 
+def head(frame: str | bytes) -> Head:
+    """The message type of a frame and its rate-limit category, nothing else decoded.
+
+    >>> head('{"type": "place_order", "orderType": "limit", "orderData": {"pair": "BTC"}}')
+    Head(category='order', action='place_order', ref=None)
+    """
+    if nesting_problem(frame) is not None:
+        return Head("other")
+    try:
+        kind = _head.decode(frame).type
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return Head("other")
+    if kind is None or kind not in TYPES:
+        return Head("other")
+    return Head(CATEGORIES.get(kind, "other"), kind)
+
+
 def parse(frame: str | bytes) -> Request:
     """One client frame to one request.
 
     >>> parse('{"type": "authenticate", "token": "your-jwt-token"}')
     TokenLogin(token='your-jwt-token', ref='authenticate')
     """
+    problem = nesting_problem(frame)
+    if problem is not None:
+        return BadRequest(problem)
     try:
         head = _head.decode(frame)
     except msgspec.ValidationError as exc:
@@ -198,6 +227,16 @@ def _place(body: _Place) -> Request:
     def bad(message: str) -> BadRequest:
         return BadRequest(message, action="place_order", ref=ref)
 
+    digits = digits_problem(
+        amount=d.amount,
+        price=d.price,
+        stopPrice=d.stopPrice,
+        limitPrice=d.limitPrice,
+        targetPrice=d.targetPrice,
+    )
+    if digits is not None:
+        return bad(f"orderData.{digits}")
+
     if order_type not in ORDER_TYPES:
         return bad(f"orderType {order_type!r} is not one of: {', '.join(ORDER_TYPES)}")
     kind, price, stop, stop_limit = order_type, d.price, None, None
@@ -237,9 +276,9 @@ def _place(body: _Place) -> Request:
 def _order_id(raw: str | int | None) -> int | BadRequest | None:
     if raw is None or isinstance(raw, int):
         return raw
-    digits = raw.removeprefix("order_")
-    if digits.isdigit():
-        return int(digits)
+    oid = digits_id(raw.removeprefix("order_"))
+    if oid is not None:
+        return oid
     return BadRequest(
         f"orderId {raw!r} is not an order id (order_<digits>)",
         action="cancel_order",

@@ -44,3 +44,12 @@ TYPES: Final = (
     "connection_stats",
 )
 ORDER_TYPES: Final = ("limit", "market", "stop_loss", "oco")
+CATEGORIES: Final = {
+    "authenticate": "auth",
+    "subscribe": "subscribe",
+    "unsubscribe": "subscribe",
+    "place_order": "order",
+    "cancel_order": "order",
+}
+"""Rate-limit category of each type ("order commands per minute"); else other. Every
+message also takes from the shared ``*`` bucket (50 messages/s)."""

@@ -30,7 +30,16 @@ from dataclasses import dataclass
 from typing import cast
 
 import msgspec
-from aiohttp import WebSocketError, WSCloseCode, WSMessage, WSMsgType, web
+from aiohttp import (
+    WebSocketError,
+    WSCloseCode,
+    WSMessage,
+    WSMsgType,
+    hdrs,
+    web,
+)
+from aiohttp.web_log import AccessLogger
+from aiohttp.web_request import BaseRequest
 
 from openpit.core.health import HealthBoard
 from openpit.gateway import unsupported
@@ -46,6 +55,7 @@ from openpit.gateway.hub import AccountSource, Hub, MarketSource, Service, wall_
 from openpit.gateway.limits import RateLimiter
 from openpit.gateway.metrics import make_registry, render
 from openpit.gateway.model import CloseReason
+from openpit.gateway.origins import origin_allowed
 from openpit.gateway.session import handle
 from openpit.gateway.settings import GatewaySettings
 from openpit.gateway.streams import Streams
@@ -65,6 +75,16 @@ _SOCKETS = web.AppKey("openpit.gateway.sockets", set[web.WebSocketResponse])
 _CLOSED = web.AppKey("openpit.gateway.shut", list[bool])
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ABORTED = 499  # access-log status of an upgrade the client abandoned before the 101
+
+
+class QuietAccessLogger(AccessLogger):
+    """aiohttp's access log without upgrades the client abandoned before the 101: an
+    expected client fault, already one debug line of ``openpit.gateway``."""
+
+    def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
+        if response.status != ABORTED:
+            super().log(request, response, time)
 
 
 def load_dialects() -> dict[str, Dialect]:
@@ -261,7 +281,16 @@ async def _serve(request: web.Request, forced: str | None) -> web.StreamResponse
     )
     if not ws.can_prepare(request).ok:
         return web.Response(status=426, text="WebSocket upgrade required\n")
-    await ws.prepare(request)
+    origin = request.headers.get(hdrs.ORIGIN)
+    if not origin_allowed(origin, request.headers.get(hdrs.HOST), s.allowed_origins):
+        log.debug("WebSocket upgrade from origin %r refused (host %r)", origin, request.host)
+        hub.count_close("origin_refused")
+        return web.Response(status=403, text="origin not allowed\n")
+    try:
+        await ws.prepare(request)
+    except ConnectionError as exc:  # the client went away before the 101
+        log.debug("WebSocket upgrade aborted by the client: %s", exc or type(exc).__name__)
+        return web.Response(status=ABORTED, text="client gone\n")  # never sent, not logged
     app[_SOCKETS].add(ws)
     try:
         name, first = forced, None
@@ -285,6 +314,9 @@ async def _serve(request: web.Request, forced: str | None) -> web.StreamResponse
             hub.count_close(CloseReason.UNSUPPORTED.value)
             return ws
         await _run(hub, ws, request, dialect, first, connected)
+        return ws
+    except ConnectionError as exc:  # reset or closed under us: the client's doing
+        log.debug("WebSocket connection lost: %s", exc or type(exc).__name__)
         return ws
     finally:
         app[_SOCKETS].discard(ws)
@@ -413,7 +445,12 @@ async def start_gateway(
     hub = app[HUB]
     host = hub.settings.host if host is None else host
     port = hub.settings.port if port is None else port
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=hub.settings.close_timeout)
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        shutdown_timeout=hub.settings.close_timeout,
+        access_log_class=QuietAccessLogger,
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -57,6 +57,10 @@ class GatewaySettings:
     port: int = 8080
     # authentication
     signature_window_ms: int = 30_000
+    # browser origins allowed to open a WebSocket besides the defaults (same origin as
+    # the Host, localhost/127.0.0.1 on any port, no Origin header): exact
+    # "scheme://host[:port]" values, or "*" for any (docs/gateway.md "Origins")
+    allowed_origins: tuple[str, ...] = ()
     # limits
     max_connections_per_key: int = 5
     max_subscriptions: int = 50
@@ -123,6 +127,11 @@ class GatewaySettings:
                     for name, (burst, per_s) in dict(table).items():
                         per.setdefault(dialect, {})[name] = RateLimit(float(burst), float(per_s))
                 changes[key] = per
+            elif key == "allowed_origins":
+                origins = [value] if isinstance(value, str) else list(value)
+                if not all(isinstance(o, str) for o in origins):
+                    raise ValueError("gateway.allowed_origins: a list of origin strings")
+                changes[key] = tuple(origins)
             elif key == "rest_rates":
                 rest = _default_rest_rates()
                 for name, (burst, per_s) in dict(value).items():

@@ -52,6 +52,15 @@ class Venue:
         return [chunk[:2000] for chunk in text.split("Traceback")[1:]]
 
 
+def prepare(tmp_path: Path, extra: str = FAST_GATEWAY) -> Venue:
+    """A server not yet started (``await v.server.start()``), keys created."""
+    config = write_config(tmp_path / "openpit.toml", 100_000, extra)
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    keys = create_keys(data)
+    return Venue(Server(data, config, tmp_path / "server.log"), keys)
+
+
 @contextlib.asynccontextmanager
 async def venue(tmp_path: Path, extra: str = FAST_GATEWAY) -> AsyncIterator[Venue]:
     """A started server; SIGTERM on exit."""

@@ -8,7 +8,8 @@ is one of:
 - a seed with 1-3 mutations: a field replaced by a value of the wrong type, a huge or
   tiny number (``1e400``, ``10**40``, ``NaN``), a long or odd string, deep nesting
   (at most ``MAX_DEPTH``), a field deleted or added, the action swapped for another;
-- raw text: empty, whitespace, scalars, truncated JSON, bracket towers, a JSON array
+- raw text: empty, whitespace, scalars, truncated JSON, bracket towers (at most
+  ``MAX_TOWER`` deep, past the parsers' nesting limit), a JSON array
   of messages, duplicate keys, a long string;
 - a binary frame of random bytes, or a text frame whose payload is invalid UTF-8.
 
@@ -27,7 +28,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-MAX_DEPTH = 300  # nesting of generated frames (the parser depth limit is separate)
+MAX_DEPTH = 300  # nesting inside mutated messages (json.dumps recurses)
+MAX_TOWER = 5000  # raw bracket towers: far past the parsers' 32-level limit
 
 EXTRA_FLAT: list[dict[str, Any]] = [
     {
@@ -234,7 +236,7 @@ class FrameGen:
     def _raw(self, target: str) -> str:
         rng = self.rng
         good = json.dumps(rng.choice(self.seeds[target]))
-        depth = rng.randint(1, MAX_DEPTH)
+        depth = rng.randint(1, MAX_TOWER)
         choices = [
             lambda: "",
             lambda: " \n\t",

@@ -9,9 +9,10 @@ refused, no private channel message arrives). Revoking a key closes its live fla
 envelope sessions with a close frame (1008, "API key revoked").
 
 Typed (JWT): ``alg: none``, a wrong signature, an expired token and one without ``exp``
-are refused with ``AUTH_FAILED`` and close 1008. A token for a user that does not exist
-and a token whose minting key was revoked: strict xfail (issue 13 "tokens die with
-their key", being built in gateway/auth.py by another helper).
+are refused with ``AUTH_FAILED`` and close 1008, and so is a correctly signed token for
+a user that does not exist; revoking the API key that minted a token
+(``POST /api/v1/tokens``) closes its live typed session with 1008 and refuses the token
+afterwards (issue 13 "tokens die with their key").
 """
 
 from __future__ import annotations
@@ -271,12 +272,6 @@ def test_auth_typed_forged_tokens_refused_auth_failed_close_1008(v: Venue) -> No
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: a correctly signed JWT for a user that does not exist is accepted "
-    "(gateway/auth.py JwtAuthenticator does not check the user; being fixed by the "
-    "JWT revocation helper)",
-)
 def test_auth_typed_token_unknown_user_refused(v: Venue) -> None:
     async def scenario() -> None:
         async with aiohttp.ClientSession() as http:
@@ -286,12 +281,6 @@ def test_auth_typed_token_unknown_user_refused(v: Venue) -> None:
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: revoking the API key that minted a JWT (POST /api/v1/tokens) "
-    "neither closes the live typed session nor refuses the token afterwards (tokens do "
-    "not record their key yet; being built in gateway/auth.py, hub.py close_key)",
-)
 def test_auth_typed_revoked_minting_key_session_closed_token_refused(v: Venue) -> None:
     async def scenario() -> None:
         async with aiohttp.ClientSession() as http:

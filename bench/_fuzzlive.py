@@ -356,7 +356,7 @@ async def run_fuzz(
         jwt = await mint_jwt(http, base, keys["demo"])
         trading = asyncio.create_task(trader.run(http, base, keys["bob"], clock))
         jobs = []
-        per = total_frames // (len(TARGETS) * parallel)
+        per = -(-total_frames // (len(TARGETS) * parallel))  # at least total_frames
         for t, target in enumerate(TARGETS):
             for p in range(parallel):
                 gen = FrameGen(seed * 1000 + t * 10 + p)

@@ -81,7 +81,15 @@ class VenueConfig:
 
 
 # Sections other packages own; the loader checks they are tables and hands them over.
-EXTRA_SECTIONS = ("simulator", "gateway", "alerts", "circuit_breaker", "arbitrage", "server")
+EXTRA_SECTIONS = (
+    "simulator",
+    "gateway",
+    "alerts",
+    "circuit_breaker",
+    "arbitrage",
+    "server",
+    "valuation",
+)
 
 
 class _Reader:

@@ -46,7 +46,6 @@ from typing import Final
 
 from openpit.core.health import Health
 from openpit.durability.errors import JournalWriteFailed
-from openpit.durability.private import open_private, private_dir
 
 log = logging.getLogger("openpit.durability")
 
@@ -161,7 +160,7 @@ class JournalWriter:
         self.groups = 0  # group writes done
         self.health = Health("journal")
         self.fsyncs = 0  # data fsyncs done
-        private_dir(self.directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
         self._fd = -1
         self._seg_size = 0
         self._seg_first = next_seq
@@ -308,7 +307,7 @@ class JournalWriter:
                 )
             fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
         else:
-            fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             _write_all(fd, header)
             if self.mode is not FsyncMode.OFF:

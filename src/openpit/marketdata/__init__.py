@@ -11,7 +11,7 @@ from openpit.marketdata.book import (
     checksum_levels,
     checksum_text,
 )
-from openpit.marketdata.candles import INTERVALS, Candle, bucket_start
+from openpit.marketdata.candles import INTERVALS, Candle, MinuteBar, bucket_start
 from openpit.marketdata.facade import InstrumentUpdate, MarketData, MarketUpdates
 from openpit.marketdata.portfolio import AssetValue, Portfolio, PositionValue
 from openpit.marketdata.prices import PriceUpdate
@@ -31,6 +31,7 @@ __all__ = [
     "L2Book",
     "MarketData",
     "MarketUpdates",
+    "MinuteBar",
     "Portfolio",
     "PositionValue",
     "PriceUpdate",

@@ -57,6 +57,21 @@ class Candle(msgspec.Struct, frozen=True, kw_only=True):
     closed: bool
 
 
+class MinuteBar(msgspec.Struct, frozen=True, kw_only=True):
+    """The fold of one minute's trades (a 1m candle's content), e.g. aggregated by the
+    store for a rebuild: ``CandleSeries.add_many(start, open, high, low, close, qty,
+    notional, count)`` adds them as those trades would have been added one by one."""
+
+    start: int
+    open: int
+    high: int
+    low: int
+    close: int
+    qty: int
+    notional: int
+    count: int
+
+
 class CandleSeries:
     """One interval of one instrument: the live candle plus bounded closed history.
 

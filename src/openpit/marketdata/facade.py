@@ -12,6 +12,10 @@ Invariants:
   deadline; the facade tracks that deadline so idle instruments cost nothing.
 - Events for instruments the config does not know are ignored.
 - Picklable: the whole state is plain objects, dicts, lists and deques.
+- ``restore_history`` rebuilds tape, 24 h window, candles and last prices after a
+  restart from durable trades (the store plus the journal tail), before any other
+  trade is applied; the state it leaves is the state the same trades applied live
+  would have left (``tests/marketdata/test_rebuild.py`` checks it).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from openpit.marketdata.book import BookDelta, BookSnapshot, L2Book
 from openpit.marketdata.candles import (
     INTERVALS,
     Candle,
+    MinuteBar,
     RolledSeries,
     candle_series,
     sync_rolled,
@@ -40,6 +45,7 @@ from openpit.marketdata.prices import PriceUpdate, market_cap, supply_units
 from openpit.marketdata.tape import PublicTrade, TradeTape
 from openpit.marketdata.throttle import Conflator
 from openpit.marketdata.ticker import DAY_MS, RollingWindow, Ticker, ratio_ppm
+from openpit.marketdata.valuation import ValuationSettings
 
 _NEVER = 1 << 62
 _BUY = Side.BUY
@@ -298,8 +304,10 @@ class MarketData:
 
     ``book_interval_ms``: minimum event-time spacing of conflated (snapshot-style) book
     messages per (instrument, depth); 100 ms = at most 10 per second.
-    ``valuation_asset``: default asset portfolios are valued in (default: the quote
-    asset of the first-declared instrument).
+    ``valuation_asset``: default asset portfolios are valued in (default: ``[valuation]
+    asset``, else the quote asset of the first-declared instrument); ``[valuation]
+    reference_prices`` add fixed-price edges to the valuation routes
+    (``openpit.marketdata.valuation``).
     """
 
     def __init__(
@@ -313,13 +321,19 @@ class MarketData:
     ) -> None:
         self.config = config
         self.clock = 0
+        self._tape_size = tape_size
         self._insts = {
             iid: _Inst(inst, tape_size, max_candles, book_interval_ms)
             for iid, inst in config.instruments.items()
         }
-        self._portfolio = PortfolioBook(config.instruments)
+        valuation = ValuationSettings.from_config(config)
+        self._portfolio = PortfolioBook(
+            config.instruments, valuation.reference_prices, config.assets
+        )
         first = next(iter(config.instruments.values()), None)
-        self.valuation_asset = valuation_asset or (first.quote.symbol if first else "")
+        self.valuation_asset = (
+            valuation_asset or valuation.asset or (first.quote.symbol if first else "")
+        )
         self._deadline = _NEVER
 
     # -- input -------------------------------------------------------------------------
@@ -507,6 +521,74 @@ class MarketData:
         self._deadline = deadline
         if updates:
             out.instruments = updates
+
+    # -- rebuild after a restart ---------------------------------------------------------
+    def restore_history(
+        self,
+        *,
+        minutes: Mapping[str, Sequence[MinuteBar]],
+        older: Mapping[str, Sequence[Trade]],
+        trades: Iterable[Trade],
+        now: int,
+    ) -> int:
+        """Rebuild the trade-derived state of a fresh ``MarketData``; returns the number
+        of trades folded one by one.
+
+        ``minutes``: per instrument, per-minute aggregates of the trades older than the
+        24 h window (``ts <= now - 24 h``), oldest first: they build the candles.
+        ``older``: per instrument, the newest ``tape_size`` of those same trades, oldest
+        first: they refill the tape and the last price (not the candles again).
+        ``trades``: every later trade, in sequence order: applied as live (window,
+        candles, tape, last price). Then the clock moves to ``now``."""
+        insts = self._insts
+        for iid, bars in minutes.items():
+            st = insts.get(iid)
+            if st is None:
+                continue
+            drop: list[Candle] = []
+            for b in bars:
+                closed = st.minute.add_many(
+                    b.start, b.open, b.high, b.low, b.close, b.qty, b.notional, b.count
+                )
+                if closed is not None:
+                    drop.append(closed)
+                sync_rolled(st.rolled, b.start, drop)
+        for iid, old in older.items():
+            st = insts.get(iid)
+            if st is None or not old:
+                continue
+            for t in old:
+                st.tape.append(PublicTrade.of(t))
+            st.last_price, st.last_qty = old[-1].price, old[-1].qty
+        self._reset_deadlines()
+        folded = 0
+        batch: list[Event] = []
+        for t in trades:
+            batch.append(t)
+            if len(batch) >= 4096:
+                self.apply(batch)
+                folded += len(batch)
+                batch = []
+        if batch:
+            self.apply(batch)
+            folded += len(batch)
+        self._reset_deadlines()
+        self.advance(now)
+        self._reset_deadlines()
+        return folded
+
+    def _reset_deadlines(self) -> None:
+        """Forget closed candles nobody is told of; recompute every deadline."""
+        deadline = _NEVER
+        for st in self._insts.values():
+            st.pending_closed = []
+            st.deadline = st._deadline()
+            deadline = min(deadline, st.deadline)
+        self._deadline = deadline
+
+    @property
+    def tape_size(self) -> int:
+        return self._tape_size
 
     # -- subscriptions -------------------------------------------------------------------
     def subscribe_depth(self, instrument: str, depth: int, conflated: bool = False) -> BookSnapshot:

@@ -2,12 +2,14 @@
 
 Valuation rule (one valuation asset V per request, integers in V's units, floored):
 - an asset equal to V is worth its amount;
-- else the first-declared instrument ``asset/V`` with a last price values it
-  directly: ``units * last / lot_units * notional_units``;
-- else the first-declared inverse instrument ``V/asset`` with a last price values it
-  as ``units * lot_units / (last * notional_units)``;
-- else the asset is *unpriced*: listed with ``value=None`` and left out of totals.
-``change`` uses the same path with the price at the start of the 24 h window
+- else it is valued along its route to V (``openpit.marketdata.valuation``): the
+  shortest chain of priced instruments and configured reference prices connecting it
+  to V, chosen deterministically, converted with exact fractions and floored once;
+  with one hop, the first-declared ``asset/V`` instrument with a last price
+  (``units * last * notional_units / lot_units``), else the first ``V/asset`` one;
+- else (no route) the asset is *unpriced*: listed with ``value=None`` and left out of
+  totals. An asset with a route is never shown as 0 or unpriced.
+``change`` uses the same route with the prices at the start of the 24 h window
 (``open``): the value change of holding today's amounts over the last 24 h.
 
 Positions: unrealized PnL = mark value of the open quantity minus its cost (longs) or
@@ -22,12 +24,13 @@ Invariants: balances and positions are the latest ``Balance``/``Position`` event
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import msgspec
 
 from openpit.core.events import Balance, Position
-from openpit.core.instrument import Instrument
+from openpit.core.instrument import Asset, Instrument
+from openpit.marketdata.valuation import PriceLookup, ReferencePrice, Valuer
 
 
 class AssetValue(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,7 +38,7 @@ class AssetValue(msgspec.Struct, frozen=True, kw_only=True):
     units: int  # total = available + reserved, in the asset's units
     value: int | None  # in valuation-asset units; None: unpriced
     change: int | None  # 24 h value change in valuation-asset units
-    via: str | None  # instrument id used for the price (None: face value or unpriced)
+    via: str | None  # instruments on the route, comma-separated (None: face value/unpriced)
 
 
 class PositionValue(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,13 +62,15 @@ class Portfolio(msgspec.Struct, frozen=True, kw_only=True):
     unpriced: list[str]
 
 
-# (last price, 24 h open price) of an instrument, in ticks
-PriceLookup = Callable[[str], tuple[int | None, int | None]]
-
-
 class PortfolioBook:
-    def __init__(self, instruments: Mapping[str, Instrument]) -> None:
+    def __init__(
+        self,
+        instruments: Mapping[str, Instrument],
+        references: tuple[ReferencePrice, ...] = (),
+        assets: Mapping[str, Asset] | None = None,
+    ) -> None:
         self.instruments = dict(instruments)
+        self.valuer = Valuer(instruments, references, assets)
         self.balances: dict[str, dict[str, int]] = {}
         self.positions: dict[str, dict[str, Position]] = {}
 
@@ -87,30 +92,11 @@ class PortfolioBook:
     def _convert(
         self, asset: str, units: int, v: str, prices: PriceLookup
     ) -> tuple[int | None, int | None, str | None]:
-        """(value now, value at the 24 h open, instrument used) of ``units`` of ``asset``."""
-        if asset == v:
-            return units, units, None
-        for inst in self.instruments.values():
-            if inst.base.symbol == asset and inst.quote.symbol == v:
-                last, open_ = prices(inst.id)
-                if last is None:
-                    continue
-                k = inst.notional_units
-                now = units * last * k // inst.lot_units
-                then = now if open_ is None else units * open_ * k // inst.lot_units
-                return now, then, inst.id
-        for inst in self.instruments.values():
-            if inst.base.symbol == v and inst.quote.symbol == asset:
-                last, open_ = prices(inst.id)
-                if last is None or last <= 0:
-                    continue
-                k = inst.notional_units
-                now = units * inst.lot_units // (last * k)
-                then = now if not open_ else units * inst.lot_units // (open_ * k)
-                return now, then, inst.id
-        return None, None, None
+        """(value now, value at the 24 h open, route) of ``units`` of ``asset``."""
+        return self.valuer.convert(asset, units, v, prices)
 
     def value(self, user: str, v: str, prices: PriceLookup) -> Portfolio:
+        self.valuer.refresh(prices)
         assets: list[AssetValue] = []
         unpriced: list[str] = []
         total = 0

@@ -5,7 +5,9 @@ Start-up order (each step only after the previous one succeeded):
 2. open the data directory: lock it, recover snapshot + journal tail, verify the hash;
 3. fund the lending pool and demo accounts if the journal is empty (journaled like
    any command);
-4. seed market data from the recovered books and start the gateway;
+4. seed market data from the recovered books, balances and positions, rebuild its
+   trade history (tape, 24 h window, candles) from the store and the replayed journal
+   tail (``openpit.server.restore``), and start the gateway;
 5. start the simulator (unless ``--no-simulator``) and print what a newcomer needs.
 Shutdown (SIGTERM/SIGINT): stop feeds, tell clients and close them (gateway), take a
 last snapshot, commit and close the journal, exit 0. A background task snapshots per
@@ -59,6 +61,7 @@ from openpit.server.persistence import (
     durability_config,
     history_refill,
 )
+from openpit.server.restore import TailTrades, account_seed_events, restore_marketdata
 from openpit.server.risk import wire_risk
 from openpit.server.service import VenueService, wall_clock_ms
 from openpit.server.tokens import jwt_settings
@@ -114,11 +117,19 @@ async def run_server(
     # history first: replayed results refill what a crash kept from reaching it
     store = SqliteStore.in_data_dir(data_dir)
     history = HistoryWriter(store.path)
+    written = store.history_seq()
+    refill = history_refill(history, written)
+    tail = TailTrades(written)  # replayed trades the store may not hold yet
+
+    def on_replayed(result: object) -> None:
+        refill(result)
+        tail(result)
+
     try:
         durability = Durability.open(
             lambda: Venue(config),
             durability_config(config, data_dir, args.fsync),
-            on_result=history_refill(history, store.history_seq()),
+            on_result=on_replayed,
         )
     except BaseException:
         history.close()
@@ -153,6 +164,9 @@ async def run_server(
             await service.submit(command)
     marketdata = MarketData(config)
     marketdata.apply(book_seed_events(venue))
+    marketdata.apply(account_seed_events(venue))
+    restore_marketdata(marketdata, store.path, tail, now=service.clock())
+    tail.trades.clear()
     demo_key = ensure_demo_key(store, DEMO_USER, wall_clock_ms())
     admin_key = ensure_admin_key(store, data_dir, wall_clock_ms())
     jwt = jwt_settings(config, data_dir)  # [server] jwt_* or the data dir's jwt-secret
@@ -161,13 +175,12 @@ async def run_server(
     issue_token = token_issuer(jwt_secret)
 
     settings = GatewaySettings.from_mapping(config.extra.get("gateway", {}))
-    keys = StoreKeyStore(store)  # tokens die with their key: each login reads the store
     app = create_app(
         service,
         marketdata,
-        keys,
+        StoreKeyStore(store),
         settings,
-        authenticator=jwt.authenticator(keys),
+        authenticator=jwt.authenticator(),
         root_handler=dashboard,
     )
     app[HEALTH] = board
@@ -207,13 +220,7 @@ async def run_server(
             component.stuck_after_s = stuck_after
 
     urls = running.urls
-    token = issue_token(
-        DEMO_USER,
-        frozenset({"read", "trade"}),
-        86_400,
-        wall_clock_ms(),
-        minted_with=demo_key.key_id,  # revoking the demo key ends it
-    )
+    token = issue_token(DEMO_USER, frozenset({"read", "trade"}), 86_400, wall_clock_ms())
     print_banner(urls, demo_key.key_id, demo_key.secret, simulator is not None, data_dir)
     print_welcome(
         f"http://{running.host}:{running.port}",

@@ -11,6 +11,10 @@
     real ``Venue``; plus the same journal replayed into the ``ChainTarget`` test double
     to show the journal's own read/decode cost without the venue's.
 
+(c) Market-data restore (``openpit.server.restore``): a store holding a week of trades
+    on two instruments (MD_TRADES_PER_DAY a day), plus a journal tail of MD_TAIL trades,
+    rebuilt into a fresh ``MarketData`` as ``openpit serve`` does at start-up.
+
 ``python -m bench durability`` writes bench/results/durability.json.
 """
 
@@ -43,6 +47,9 @@ RECOVERY_COMMANDS = 1_000_000
 SNAPSHOT_TAIL = 50_000
 T0 = 1_795_446_000_000
 REQUIRED_RATIO = 0.7
+MD_DAYS = 7
+MD_TRADES_PER_DAY = 200_000
+MD_TAIL = 5_000
 
 
 def _venue_factory() -> Callable[[], Venue]:
@@ -223,6 +230,54 @@ def _recovery(tmp: Path) -> dict[str, Any]:
     }
 
 
+def _marketdata_restore(tmp: Path) -> dict[str, Any]:
+    from openpit.core.enums import Side
+    from openpit.core.events import Trade
+    from openpit.marketdata import MarketData
+    from openpit.server.restore import TailTrades, restore_marketdata
+    from openpit.store import SqliteStore
+
+    config = load_demo_config()
+    insts = ("BTCUSDT", "ETHUSDT")
+    n = MD_DAYS * MD_TRADES_PER_DAY
+    step = MD_DAYS * 86_400_000 // (n + MD_TAIL)
+    trades = [
+        Trade(
+            instrument=insts[i % 2],
+            trade_id=i,
+            price=3_000_000 + (i * 7919) % 10_000,
+            qty=1 + i % 400,
+            taker_side=Side.BUY if i % 3 else Side.SELL,
+            maker_order_id=i,
+            taker_order_id=i,
+            maker_user="alice",
+            taker_user="bob",
+            seq=i,
+            ts=T0 + i * step,
+            iseq=i,
+        )
+        for i in range(1, n + MD_TAIL + 1)
+    ]
+    store = SqliteStore(tmp / "md" / "openpit.sqlite3", synchronous="NORMAL")
+    for i in range(0, n, 50_000):
+        store.write_history(trades[i : min(i + 50_000, n)])
+    store.close()
+    tail = TailTrades(n, trades[n:])
+    now = trades[-1].ts + 1
+    del trades
+    gc.collect()
+    md = MarketData(config)
+    out = restore_marketdata(md, tmp / "md" / "openpit.sqlite3", tail, now=now)
+    return {
+        "store_trades": n,
+        "days": MD_DAYS,
+        "tail_trades": MD_TAIL,
+        "folded_one_by_one": out.folded,
+        "traded_minutes_aggregated": out.minutes,
+        "seconds": round(out.seconds, 2),
+    }
+
+
 def main() -> dict[str, Any]:
     base = os.environ.get("OPENPIT_BENCH_TMP")  # default: the system temp dir
     tmp = Path(tempfile.mkdtemp(prefix="openpit-bench-durability-", dir=base))
@@ -232,6 +287,7 @@ def main() -> dict[str, Any]:
             "throughput": throughput,
             "fsync_latency": _fsync_latency(tmp),
             "recovery": _recovery(tmp),
+            "marketdata_restore": _marketdata_restore(tmp),
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from websockets.sync.client import connect
@@ -33,7 +36,8 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 def test_cli_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     commands = [
         ["serve"], ["config", "check"], ["users", "create"], ["users", "list"],
-        ["keys", "create"], ["keys", "list"], ["keys", "revoke"], ["token", "create"],
+        ["keys", "create"], ["keys", "list"], ["keys", "revoke"],
+        ["keys", "rotate-master"], ["token", "create"],
         ["deposit"], ["withdraw"], ["notify"], ["halt"], ["resume"],
     ]  # fmt: skip
     for cmd in commands:
@@ -79,6 +83,14 @@ def test_cli_users_and_keys_work_on_the_data_directory_without_a_server(
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """``run_server`` on 127.0.0.1:0 in a background loop (no simulator)."""
+    with serving(tmp_path) as base:
+        yield base, tmp_path
+
+
+@contextlib.contextmanager
+def serving(data_dir: Path) -> Iterator[str]:
+    """``run_server`` on ``data_dir`` in a background loop; yields the base URL."""
+    tmp_path = data_dir
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     urls: dict[str, str] = {}
@@ -97,7 +109,7 @@ def live_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     thread.start()
     assert started.wait(30)
     try:
-        yield urls["health"].rsplit("/", 1)[0], tmp_path
+        yield urls["health"].rsplit("/", 1)[0]
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(30)
@@ -190,3 +202,116 @@ def test_cli_subprocess_serve_keys_create_and_flat_login(tmp_path: Path) -> None
                 server.kill()
             if server.stdout is not None:
                 server.stdout.close()
+
+
+def _typed_login(base: str, token: str) -> dict[str, Any]:
+    with connect(base.replace("http://", "ws://") + "/ws?dialect=typed") as ws:
+        ws.send(json.dumps({"type": "authenticate", "token": token}))
+        reply: dict[str, Any] = json.loads(ws.recv(timeout=20))
+    return reply
+
+
+def test_cli_offline_revocation_ends_the_keys_tokens_on_the_next_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openpit.api.client import RestClient
+
+    monkeypatch.delenv("OPENPIT_SERVER", raising=False)
+    d = str(tmp_path)
+    with serving(tmp_path) as base:
+        capsys.readouterr()  # the banner
+        common = ["--server", base, "--data-dir", d, "--json"]
+        code, out, _ = _run(capsys, "keys", "create", "--user", "carol", *common)
+        key = json.loads(out)
+        minted = RestClient(base, key["api_key"], key["api_secret"]).request(
+            "POST", "/api/v1/tokens", {"ttl_seconds": 600}
+        )
+        code, out, _ = _run(capsys, "token", "create", "--user", "carol", "--data-dir", d)
+        operator_token = out.strip()
+        assert _typed_login(base, minted["token"])["type"] == "authenticated"
+        assert _typed_login(base, operator_token)["type"] == "authenticated"
+        code, _, err = _run(capsys, "token", "create", "--user", "ghost", "--data-dir", d)
+        assert code == 0 and "no user 'ghost'" in err and "users create --user ghost" in err
+    capsys.readouterr()  # "shutting down"
+    monkeypatch.setattr("openpit.cli_commands.DEFAULT_SERVER", "http://127.0.0.1:9")
+    code, out, _ = _run(capsys, "keys", "revoke", key["api_key"], "--data-dir", d, "--json")
+    assert code == 0 and json.loads(out)["revoked"] is True  # offline: on the store
+    with serving(tmp_path) as base:
+        reply = _typed_login(base, minted["token"])
+        assert reply["type"] == "error" and reply["error"]["code"] == "AUTH_FAILED"
+        assert "revoked" in reply["error"]["message"]
+        assert _typed_login(base, operator_token)["type"] == "authenticated"  # admin key's
+
+
+def _modes(root: Path) -> dict[str, int]:
+    return {
+        str(p.relative_to(root)): stat.S_IMODE(p.lstat().st_mode) for p in [root, *root.rglob("*")]
+    }
+
+
+def test_cli_data_directory_is_private_and_older_ones_are_tightened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir = tmp_path / "data"
+    old_umask = os.umask(0o022)
+    try:
+        with serving(data_dir) as base:
+            capsys.readouterr()  # the banner
+            common = ["--server", base, "--data-dir", str(data_dir), "--json"]
+            _, out, _ = _run(capsys, "keys", "create", "--user", "carol", *common)
+            secret = json.loads(out)["api_secret"]
+            running = _modes(data_dir)
+        stopped = _modes(data_dir)
+        for modes in (running, stopped):
+            names = set(modes)
+            assert {
+                "openpit.sqlite3",
+                "secrets.key",
+                "admin-key.json",
+                "jwt-secret",
+                "LOCK",
+            } <= names
+            assert any(n.startswith("journal/") for n in names)
+            wide = {
+                n: oct(m)
+                for n, m in modes.items()
+                if m != (0o700 if (data_dir / n).is_dir() else 0o600)
+            }
+            assert wide == {}
+        assert any(n.startswith("snapshots/") for n in stopped)  # the final snapshot
+        raw = b"".join(p.read_bytes() for p in data_dir.glob("openpit.sqlite3*"))
+        assert secret.encode() not in raw  # sealed at rest
+        for p in [data_dir, *data_dir.rglob("*")]:  # what an older version left
+            os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        with serving(data_dir):
+            pass
+        wide = {n: oct(m) for n, m in _modes(data_dir).items() if m not in (0o700, 0o600)}
+        assert wide == {}
+    finally:
+        os.umask(old_umask)
+
+
+def test_cli_keys_rotate_master_reseals_secrets_and_refuses_a_running_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from openpit.api.client import RestClient
+
+    d = str(tmp_path)
+    with serving(tmp_path) as base:
+        capsys.readouterr()  # the banner
+        common = ["--server", base, "--data-dir", d, "--json"]
+        _, out, _ = _run(capsys, "keys", "create", "--user", "carol", *common)
+        key = json.loads(out)
+        code, _, err = _run(capsys, "keys", "rotate-master", "--data-dir", d)
+        assert code == 2 and "stop it first" in err
+    capsys.readouterr()
+    before = (tmp_path / "secrets.key").read_text()
+    code, out, _ = _run(capsys, "keys", "rotate-master", "--data-dir", d, "--json")
+    assert code == 0 and json.loads(out)["resealed"] == 3  # demo, admin, carol
+    assert (tmp_path / "secrets.key").read_text() != before
+    with serving(tmp_path) as base:  # the secrets still verify signatures
+        client = RestClient(base, key["api_key"], key["api_secret"])
+        assert isinstance(client.request("GET", "/api/v1/account/balances"), list)
+        capsys.readouterr()
+        code, out, _ = _run(capsys, "users", "list", "--server", base, "--data-dir", d)
+        assert code == 0 and "carol" in out  # and the admin key file's

@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from openpit.cli_commands import CliError, add_commands
+from openpit.cli_commands import CliError, add_commands, operator_token_key
 from openpit.config import ConfigError, VenueConfig, load_config, load_demo_config
 
 
@@ -46,7 +46,14 @@ def _cmd_token_create(args: argparse.Namespace) -> int:
         raise ConfigError(f"--ttl must be a positive number of seconds, got {args.ttl}")
     settings = jwt_settings(_load(args.config), args.data_dir)
     now = int(time.time())
-    token = settings.issue(args.user, args.ttl, now)
+    admin_key, user_known = operator_token_key(args.data_dir, args.user)
+    if not user_known:
+        print(
+            f"openpit: note: no user {args.user!r} in {args.data_dir}: the server refuses "
+            f"this token until 'openpit users create --user {args.user}'",
+            file=sys.stderr,
+        )
+    token = settings.issue(args.user, args.ttl, now, minted_with=admin_key)
     if args.json:
         print(
             json.dumps(

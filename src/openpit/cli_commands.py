@@ -7,6 +7,10 @@ Invariants:
   and ``keys`` work on the data directory directly when no server answers and
   ``--server`` was not given explicitly; the venue's money commands (deposit,
   withdraw, halt, resume, notify) need the server, which owns the journal.
+- ``keys rotate-master`` works on the data directory only, and only while no server
+  holds it (the data directory's ``LOCK``).
+- Operator tokens (``token create``) are minted with the data directory's admin key:
+  revoking that key ends them.
 - ``--json`` prints exactly one JSON document on stdout; errors go to stderr as one
   line saying what to do (exit status 2).
 """
@@ -240,7 +244,70 @@ def _keys_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys_rotate_master(args: argparse.Namespace) -> int:
+    from openpit.store import DB_NAME
+    from openpit.store.sealing import MASTER_KEY_FILE, rotate_master_key
+
+    data_dir = Path(args.data_dir)
+    if not (data_dir / DB_NAME).exists():
+        raise CliError(f"no store in {data_dir}: pass the server's --data-dir")
+    with _data_dir_unused(data_dir):
+        resealed = rotate_master_key(data_dir / DB_NAME)
+    out = {"resealed": resealed, "master_key_file": str(data_dir / MASTER_KEY_FILE)}
+    _print(
+        args,
+        out,
+        lambda o: f"new master key in {o['master_key_file']}: {o['resealed']} API secrets resealed",
+    )
+    return 0
+
+
+@contextmanager
+def _data_dir_unused(data_dir: Path) -> Iterator[None]:
+    """Hold the data directory's ``LOCK`` (as ``openpit serve`` does) or say who has it."""
+    from openpit.durability.private import open_private
+
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock
+        yield
+        return
+    fd = open_private(data_dir / "LOCK", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise CliError(
+                f"{data_dir} is in use by a running 'openpit serve': stop it first, then "
+                "rotate (the server keeps the current master key open)"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
 # -- token -------------------------------------------------------------------------------------
+
+
+def operator_token_key(data_dir: str | os.PathLike[str], user: str) -> tuple[str, bool]:
+    """The admin key operator tokens are minted with (created offline if the data
+    directory has none yet), and whether ``user`` exists there."""
+    from openpit.api.local import ensure_admin_key, read_admin_key
+    from openpit.store import SqliteStore
+
+    try:
+        creds = read_admin_key(data_dir)
+    except OSError as exc:
+        raise CliError(
+            f"{exc}: check its permissions (run as the operator who runs serve)"
+        ) from None
+    store = SqliteStore.in_data_dir(data_dir)
+    try:
+        if creds is None:
+            creds = ensure_admin_key(store, data_dir, _now_ms())
+        return creds.api_key, store.get_user(user) is not None
+    finally:
+        store.close()
 
 
 def _token_create(args: argparse.Namespace) -> int:
@@ -256,7 +323,8 @@ def _token_create(args: argparse.Namespace) -> int:
         ) from None
     now = _now_ms()
     perms = frozenset(p for p in _permissions(args.permissions) if p in ("read", "trade"))
-    token = token_issuer(secret)(args.user, perms, args.ttl, now)
+    admin_key, _ = operator_token_key(args.data_dir, args.user)
+    token = token_issuer(secret)(args.user, perms, args.ttl, now, minted_with=admin_key)
     out = {
         "user": args.user,
         "token": token,
@@ -381,6 +449,15 @@ def add_commands(sub: Any) -> None:
     p.add_argument("api_key", help="the key id (k_...)")
     _common(p)
     p.set_defaults(func=_keys_revoke)
+    p = keys.add_parser(
+        "rotate-master",
+        help="replace the master key that seals API secrets at rest (server stopped)",
+        description="Write a new secrets.key and reseal every API secret in the store with "
+        "it (one transaction; an interrupted rotation is finished on the next open). Run it "
+        "while the server is stopped.",
+    )
+    _common(p, server=False)
+    p.set_defaults(func=_keys_rotate_master)
 
     if "token" not in sub.choices:  # the typed-dialect owner may have registered theirs
         token = _group(sub, "token", "JWTs for the typed WebSocket dialect")

@@ -22,6 +22,7 @@ from openpit.gateway import (
     create_app,
     start_gateway,
 )
+from openpit.gateway.auth import JwtAuthenticator
 from openpit.marketdata import MarketData
 from openpit.server.keys import StoreKeyStore, new_key
 from openpit.server.service import VenueService
@@ -120,7 +121,9 @@ async def rest_env(
     settings = GatewaySettings(close_timeout=1.0, book_interval=0.02, ticker_interval=0.02)
     if rest_rates is not None:
         settings = settings.with_(rest_rates={**settings.rest_rates, **rest_rates})
-    app = create_app(service, marketdata, StoreKeyStore(store), settings)
+    directory = StoreKeyStore(store)  # as ``openpit serve``: tokens die with their key
+    authenticator = JwtAuthenticator(JWT_SECRET, directory=directory)
+    app = create_app(service, marketdata, directory, settings, authenticator=authenticator)
     add_rest_routes(
         app,
         service,

@@ -31,12 +31,18 @@ SETTINGS = GatewaySettings(
 )
 
 
-def token(user: str = "demo", ttl: int = 600, secret: str = SECRET) -> str:
-    return create_token(secret, user, ttl, int(time.time()))
+def token(
+    user: str = "demo", ttl: int = 600, secret: str = SECRET, minted_with: str | None = None
+) -> str:
+    return create_token(secret, user, ttl, int(time.time()), minted_with=minted_with)
 
 
 @asynccontextmanager
-async def typed_live(settings: GatewaySettings = SETTINGS) -> AsyncIterator[Env]:
+async def typed_live(
+    settings: GatewaySettings = SETTINGS, *, directory: bool = False
+) -> AsyncIterator[Env]:
+    """The venue + gateway; ``directory``: token logins check their key and user against
+    ``env.keys`` (as ``openpit serve`` checks its store)."""
     config = load_demo_config()
     venue = Venue(config)
     md = MarketData(config)
@@ -44,7 +50,8 @@ async def typed_live(settings: GatewaySettings = SETTINGS) -> AsyncIterator[Env]
         md.apply(venue.execute(cmd, 0).events)
     service = VenueService(config, venue)
     keys = InMemoryKeyStore(KEYS.values())
-    app = create_app(service, md, keys, settings, authenticator=JwtAuthenticator(SECRET))
+    auth = JwtAuthenticator(SECRET, directory=keys if directory else None)
+    app = create_app(service, md, keys, settings, authenticator=auth)
     hub = app[HUB]
     risk = RiskServices(config)
 

@@ -15,7 +15,8 @@ from aiohttp import web
 from openpit.alerts import RiskServices
 from openpit.api.docs_page import render_docs
 from openpit.api.errors import ApiError
-from openpit.api.handlers import AlertPublisher, Api, TokenIssuer, wall_clock_ms
+from openpit.api.handlers import AlertPublisher, Api, wall_clock_ms
+from openpit.api.local import TokenIssuer
 from openpit.api.openapi import build_document
 from openpit.api.ratelimit import RestRateLimiter
 from openpit.api.routing import (

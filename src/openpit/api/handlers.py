@@ -25,6 +25,7 @@ from openpit.alerts import AlertError, AnyAlertEvent, NotificationService, RiskS
 from openpit.api import convert
 from openpit.api import schemas as s
 from openpit.api.errors import ALREADY_EXISTS, INVALID, NOT_ENABLED, NOT_FOUND, ApiError
+from openpit.api.local import TokenIssuer
 from openpit.api.routing import Access, Call, Route
 from openpit.core.commands import (
     CancelAll,
@@ -47,8 +48,6 @@ from openpit.store import AlreadyExists, HistoryWriter, Permission, Store
 from openpit.venue import CommandResult
 
 AlertPublisher = Callable[[Sequence[AnyAlertEvent]], None]
-TokenIssuer = Callable[[str, frozenset[str], int, int], str]
-"""(user, permissions, ttl_seconds, now_ms) -> signed JWT for the typed dialect."""
 
 _LIMIT_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
 _MAX_ID = 2**53
@@ -505,7 +504,10 @@ class Api:
             p.value for p in call.caller.permissions if p in (Permission.READ, Permission.TRADE)
         )
         now = self.now()
-        token = self.issue_token(call.user, perms, b.ttl_seconds, now)
+        # the token dies with the key that signed this request (revoke it: sessions close)
+        token = self.issue_token(
+            call.user, perms, b.ttl_seconds, now, minted_with=call.caller.key_id
+        )
         return s.TokenReply(
             token=token,
             token_type="Bearer",

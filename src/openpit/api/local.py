@@ -7,6 +7,9 @@ Invariants:
   The CLI signs admin API requests with it.
 - ``jwt-secret`` holds the HS256 secret for typed-dialect tokens, also mode 0600.
 - A key file whose key is missing from the store or revoked is replaced.
+- Files are written aside and renamed into place, 0600 whatever the umask, in a 0700
+  directory (``openpit.durability.private``).
+- Tokens issued here name the API key they die with (``minted_with``, the ``key`` claim).
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
+from openpit.durability.private import open_private, private_dir
+from openpit.gateway.auth import KEY_CLAIM
 from openpit.server.keys import new_key
 from openpit.store import Permission, Store
 
@@ -34,12 +39,12 @@ class Credentials:
 
 
 def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
+    with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "w") as f:
         f.write(text)
-    os.chmod(tmp, 0o600)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -85,19 +90,42 @@ def ensure_jwt_secret(data_dir: str | os.PathLike[str]) -> str:
     return secret
 
 
-def token_issuer(secret: str) -> Callable[[str, frozenset[str], int, int], str]:
-    """``issue(user, permissions, ttl_s, now_ms)``: an HS256 JWT the gateway's
-    ``JwtAuthenticator(secret)`` accepts (``sub``, ``exp``, ``iat``, ``permissions``)."""
+class TokenIssuer(Protocol):
+    """``issue(user, permissions, ttl_s, now_ms, minted_with=key_id)`` -> a signed JWT."""
+
+    def __call__(
+        self,
+        user: str,
+        permissions: frozenset[str],
+        ttl_s: int,
+        now_ms: int,
+        *,
+        minted_with: str | None = None,
+    ) -> str: ...
+
+
+def token_issuer(secret: str) -> TokenIssuer:
+    """An HS256 issuer the gateway's ``JwtAuthenticator(secret)`` accepts (``sub``,
+    ``exp``, ``iat``, ``permissions``, and ``key``: the API key the token dies with)."""
     import jwt
 
-    def issue(user: str, permissions: frozenset[str], ttl_s: int, now_ms: int) -> str:
+    def issue(
+        user: str,
+        permissions: frozenset[str],
+        ttl_s: int,
+        now_ms: int,
+        *,
+        minted_with: str | None = None,
+    ) -> str:
         now = now_ms // 1000
-        claims = {
+        claims: dict[str, object] = {
             "sub": user,
             "iat": now,
             "exp": now + ttl_s,
             "permissions": " ".join(sorted(permissions)),
         }
+        if minted_with is not None:
+            claims[KEY_CLAIM] = minted_with
         return jwt.encode(claims, secret, algorithm="HS256")
 
     return issue

@@ -46,6 +46,7 @@ from typing import Final
 
 from openpit.core.health import Health
 from openpit.durability.errors import JournalWriteFailed
+from openpit.durability.private import open_private, private_dir
 
 log = logging.getLogger("openpit.durability")
 
@@ -160,7 +161,7 @@ class JournalWriter:
         self.groups = 0  # group writes done
         self.health = Health("journal")
         self.fsyncs = 0  # data fsyncs done
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         self._fd = -1
         self._seg_size = 0
         self._seg_first = next_seq
@@ -307,7 +308,7 @@ class JournalWriter:
                 )
             fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
         else:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            fd = open_private(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
         try:
             _write_all(fd, header)
             if self.mode is not FsyncMode.OFF:

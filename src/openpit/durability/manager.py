@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from openpit.durability.journal import (
     JournalWriter,
     default_fsync,
 )
+from openpit.durability.private import open_private, tighten
 from openpit.durability.recovery import Recovered, ResultHook, T, prune_journal, recover
 from openpit.durability.snapshot import (
     SNAPSHOT_DIR,
@@ -99,7 +101,7 @@ class Durability(Generic[T]):
         """Lock the data directory, recover the target, open the journal for appending."""
         config = config or DurabilityConfig()
         data_dir = Path(config.data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
+        tighten(data_dir)  # 0700, files 0600: older data directories were 0755/0644
         lock = _lock(data_dir)
         try:
             snapshots = SnapshotStore(data_dir / SNAPSHOT_DIR, keep=config.keep_snapshots)
@@ -210,7 +212,7 @@ def _lock(data_dir: Path) -> IO[bytes] | None:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no advisory lock
         return None
-    f = open(data_dir / "LOCK", "ab")  # noqa: SIM115 - held open for the process lifetime
+    f = os.fdopen(open_private(data_dir / "LOCK", os.O_WRONLY | os.O_CREAT | os.O_APPEND), "ab")
     try:
         fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:

@@ -32,6 +32,7 @@ from typing import Final, Protocol, TypeVar
 
 from openpit.durability.errors import SnapshotError
 from openpit.durability.journal import fsync_dir
+from openpit.durability.private import open_private, private_dir
 
 log = logging.getLogger("openpit.durability")
 
@@ -86,7 +87,7 @@ class SnapshotStore:
 
     def write(self, seq: int, state_hash: str, payload: bytes) -> SnapshotInfo:
         """Atomically write one snapshot, then delete all but the newest ``keep``."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         for stray in self.directory.glob("*.tmp"):
             stray.unlink(missing_ok=True)
         hash_bytes = state_hash.encode("ascii")
@@ -95,7 +96,7 @@ class SnapshotStore:
         )
         final = self.directory / f"{seq:020d}{SNAPSHOT_SUFFIX}"
         tmp = self.directory / f"{seq:020d}.tmp"
-        with open(tmp, "wb") as f:
+        with os.fdopen(open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), "wb") as f:
             f.write(header)
             f.write(hash_bytes)
             f.write(payload)

@@ -9,6 +9,13 @@ Invariants:
 - Secrets never appear in ``repr``, log lines or error messages.
 - Failures say what was wrong (unknown key, bad signature, stale timestamp, replay,
   revoked key) without echoing any secret; the dialect decides the wire shape.
+- Tokens die with their key: a JWT minted with an API key carries it in the ``key``
+  claim, and with a ``TokenDirectory`` wired every token login checks that the key still
+  exists, is active and belongs to ``sub`` (or holds the admin permission: operator
+  tokens from ``openpit token create`` are minted with the admin key), and that the user
+  exists. A token without ``key`` (an external issuer's) only needs its user to exist.
+  The principal keeps the minting key (``token_key``) so revoking it can close the
+  session; ``key_id`` stays ``user:<user>`` so connection limits count per user.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from typing import Protocol
 
 from openpit.core.errors import OpenpitError
 
+KEY_CLAIM = "key"  # the JWT claim naming the API key a token was minted with
+
 
 class Permission(StrEnum):
     READ = "read"
@@ -36,6 +45,7 @@ class ApiKey:
     user: str
     permissions: frozenset[Permission] = frozenset({Permission.READ, Permission.TRADE})
     revoked: bool = False
+    admin: bool = False  # the store's admin permission: may mint tokens for any user
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +57,7 @@ class Principal:
     # the API key; token (JWT) logins use "user:<user>", so connection limits are per user
     key_id: str | None = None
     expires_ms: int | None = None  # token logins: the token's ``exp`` (ms)
+    token_key: str | None = None  # token logins: the API key that minted the token
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -58,15 +69,27 @@ class KeyStore(Protocol):
     def lookup(self, key_id: str) -> ApiKey | None: ...
 
 
+class TokenDirectory(KeyStore, Protocol):
+    """What a token login checks: the minting key (``lookup``) and that the user exists."""
+
+    def user_exists(self, user: str) -> bool: ...
+
+
 class InMemoryKeyStore:
-    def __init__(self, keys: Iterable[ApiKey] = ()) -> None:
+    """Keys in a dict; the users are the keys' owners plus ``users``."""
+
+    def __init__(self, keys: Iterable[ApiKey] = (), users: Iterable[str] = ()) -> None:
         self._keys: dict[str, ApiKey] = {k.key_id: k for k in keys}
+        self._users = set(users)
 
     def add(self, key: ApiKey) -> None:
         self._keys[key.key_id] = key
 
     def lookup(self, key_id: str) -> ApiKey | None:
         return self._keys.get(key_id)
+
+    def user_exists(self, user: str) -> bool:
+        return user in self._users or any(k.user == user for k in self._keys.values())
 
 
 class AuthError(OpenpitError):
@@ -145,15 +168,24 @@ class JwtAuthenticator:
 
     ``exp`` is required and checked against ``now_ms`` (no leeway); the principal
     carries it (``expires_ms``) so the gateway can end the session when it passes.
+    With a ``directory``, the ``key`` claim (the minting API key) must name an active
+    key of ``sub`` (or an admin key) and ``sub`` must be a user; without one (tests,
+    an external issuer with no store) only the signature and ``exp`` are checked.
     RS256 verifies with a PEM public key (needs the ``cryptography`` package).
     """
 
     def __init__(
-        self, key: str, algorithms: tuple[str, ...] = ("HS256",), audience: str | None = None
+        self,
+        key: str,
+        algorithms: tuple[str, ...] = ("HS256",),
+        audience: str | None = None,
+        *,
+        directory: TokenDirectory | None = None,
     ) -> None:
         self._key = key
         self.algorithms = list(algorithms)
         self.audience = audience
+        self.directory = directory
 
     def __repr__(self) -> str:
         return f"JwtAuthenticator(algorithms={self.algorithms!r})"
@@ -181,7 +213,31 @@ class JwtAuthenticator:
         names = raw.split() if isinstance(raw, str) else raw if isinstance(raw, list) else []
         perms = frozenset(Permission(p) for p in names if p in Permission.__members__.values())
         user = str(claims["sub"])
-        return Principal(user=user, permissions=perms, key_id=f"user:{user}", expires_ms=expires_ms)
+        minted_with = claims.get(KEY_CLAIM)
+        if minted_with is not None and not isinstance(minted_with, str):
+            raise AuthError(f"invalid token: {KEY_CLAIM} must be a string")
+        if self.directory is not None:
+            self._check_directory(self.directory, user, minted_with)
+        return Principal(
+            user=user,
+            permissions=perms,
+            key_id=f"user:{user}",
+            expires_ms=expires_ms,
+            token_key=minted_with,
+        )
+
+    @staticmethod
+    def _check_directory(directory: TokenDirectory, user: str, minted_with: str | None) -> None:
+        if minted_with is not None:
+            key = directory.lookup(minted_with)
+            if key is None:
+                raise AuthError("token's API key no longer exists")
+            if key.revoked:
+                raise AuthError("token's API key was revoked")
+            if key.user != user and not key.admin:
+                raise AuthError("token's API key belongs to another user")
+        if not directory.user_exists(user):
+            raise AuthError(f"unknown user {user!r}")
 
 
 def create_token(
@@ -192,9 +248,18 @@ def create_token(
     *,
     algorithm: str = "HS256",
     permissions: str = "read trade",
+    minted_with: str | None = None,
 ) -> str:
-    """A signed JWT for ``user`` valid ``ttl_s`` seconds from ``now_s`` (``openpit token``)."""
+    """A signed JWT for ``user`` valid ``ttl_s`` seconds from ``now_s`` (``openpit token``);
+    ``minted_with``: the API key it dies with (the ``key`` claim)."""
     import jwt
 
-    claims = {"sub": user, "iat": now_s, "exp": now_s + ttl_s, "scope": permissions}
+    claims: dict[str, object] = {
+        "sub": user,
+        "iat": now_s,
+        "exp": now_s + ttl_s,
+        "scope": permissions,
+    }
+    if minted_with is not None:
+        claims[KEY_CLAIM] = minted_with
     return jwt.encode(claims, key, algorithm=algorithm)

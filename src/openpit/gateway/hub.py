@@ -66,6 +66,7 @@ from openpit.gateway.model import (
     BookView,
     Channel,
     CloseReason,
+    ErrorKind,
     OrderFee,
     TickerView,
 )
@@ -360,15 +361,31 @@ class Hub:
             conn.closer(code, message)
 
     def close_key(self, key_id: str, message: str = "API key revoked") -> int:
-        """Close (policy) every live connection authenticated with ``key_id``; how many."""
-        conns = [
-            c
-            for c in self.connections
-            if c.active and c.principal is not None and c.principal.key_id == key_id
-        ]
-        for conn in conns:
-            self.close(conn, CloseReason.POLICY, message)
-        return len(conns)
+        """Close every live connection authenticated with ``key_id`` (policy close), or
+        with a token minted with it (an ``AUTH_FAILED`` error, then the dialect's
+        auth-failure close, as when a token expires); how many."""
+        closed = 0
+        for conn in list(self.connections):
+            p = conn.principal
+            if not conn.active or p is None:
+                continue
+            if p.key_id == key_id:
+                self.close(conn, CloseReason.POLICY, message)
+            elif p.token_key == key_id:
+                text = f"{message}: the token of this session is no longer valid"
+                self.stats.errors[ErrorKind.UNAUTHORIZED.value] = (
+                    self.stats.errors.get(ErrorKind.UNAUTHORIZED.value, 0) + 1
+                )
+                conn.send(
+                    conn.dialect.render_error(
+                        ErrorKind.UNAUTHORIZED, text, self.clock_ms(), None, reason="auth_failed"
+                    )
+                )
+                self.close(conn, CloseReason.AUTH_FAILED, message)
+            else:
+                continue
+            closed += 1
+        return closed
 
     # -- output -------------------------------------------------------------------------
     def mark_dirty(self, conn: Connection) -> None:

@@ -1,7 +1,8 @@
 """API keys for the gateway, backed by the store; demo keys for the first run.
 
 Invariants:
-- The gateway sees a key exactly as the store holds it: revoked keys are refused.
+- The gateway sees a key exactly as the store holds it: revoked keys are refused, and so
+  are tokens minted with them (``JwtAuthenticator`` with this as its directory).
 - Demo keys are created once per data directory (random secrets, never reused
   across data directories) and printed only by ``openpit serve`` at start-up.
 """
@@ -18,7 +19,9 @@ _TO_GATEWAY = {Permission.READ: GatewayPermission.READ, Permission.TRADE: Gatewa
 
 
 class StoreKeyStore:
-    """The gateway's ``KeyStore`` over the persistent ``Store``."""
+    """The gateway's ``KeyStore`` and ``TokenDirectory`` over the persistent ``Store``:
+    every lookup reads the store, so a revocation (by the admin API, or offline by the
+    CLI) is seen by the next login."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -33,7 +36,11 @@ class StoreKeyStore:
             user=key.user,
             permissions=frozenset(_TO_GATEWAY[p] for p in key.permissions if p in _TO_GATEWAY),
             revoked=not key.active,
+            admin=Permission.ADMIN in key.permissions,
         )
+
+    def user_exists(self, user: str) -> bool:
+        return self.store.get_user(user) is not None
 
 
 def new_key(user: str, permissions: frozenset[Permission], created: int) -> ApiKey:

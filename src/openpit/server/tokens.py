@@ -8,6 +8,8 @@ Invariants:
 - RS256 (``[server] jwt_algorithm = "RS256"``): the server verifies with
   ``jwt_public_key_file`` (PEM); ``token create`` signs with ``jwt_private_key_file``.
   Needs the ``cryptography`` package.
+- Every token this module issues may name the API key it dies with (``key`` claim,
+  see ``openpit.gateway.auth``); the server's authenticator checks it on each login.
 - Secrets never appear in repr or error messages.
 """
 
@@ -19,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openpit.config import ConfigError, VenueConfig
-from openpit.gateway.auth import JwtAuthenticator, create_token
+from openpit.gateway.auth import JwtAuthenticator, TokenDirectory, create_token
 
 ALGORITHMS = ("HS256", "RS256")
 SERVER_KEYS = (
@@ -38,17 +40,25 @@ class JwtSettings:
     sign_key: str | None = field(repr=False)
     audience: str | None = None
 
-    def authenticator(self) -> JwtAuthenticator:
-        return JwtAuthenticator(self.verify_key, (self.algorithm,), self.audience)
+    def authenticator(self, directory: TokenDirectory | None = None) -> JwtAuthenticator:
+        """The verifier; ``openpit serve`` passes its store so tokens die with their key."""
+        return JwtAuthenticator(
+            self.verify_key, (self.algorithm,), self.audience, directory=directory
+        )
 
-    def issue(self, user: str, ttl_s: int, now_s: int | None = None) -> str:
+    def issue(
+        self, user: str, ttl_s: int, now_s: int | None = None, *, minted_with: str | None = None
+    ) -> str:
+        """A token for ``user``; ``minted_with``: the API key it dies with (``key`` claim)."""
         if self.sign_key is None:
             raise ConfigError(
                 "server.jwt_private_key_file: needed to create RS256 tokens (the server only "
                 "has the public key)"
             )
         now = int(time.time()) if now_s is None else now_s
-        return create_token(self.sign_key, user, ttl_s, now, algorithm=self.algorithm)
+        return create_token(
+            self.sign_key, user, ttl_s, now, algorithm=self.algorithm, minted_with=minted_with
+        )
 
 
 def _read(path: object, where: str) -> str:

@@ -15,7 +15,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
@@ -62,7 +62,7 @@ class User:
 @dataclass(frozen=True, slots=True)
 class ApiKey:
     key_id: str
-    secret: str  # HMAC key: needed in clear to verify signatures
+    secret: str = field(repr=False)  # HMAC key: in clear here, sealed in the store
     user: str
     permissions: frozenset[Permission]
     created: int

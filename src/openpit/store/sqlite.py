@@ -8,6 +8,11 @@ Invariants:
 - The history tables have one column per field of ``OrderUpdate``, ``Fill`` and
   ``Trade``, generated from the event structs; a field added to an event becomes a new
   column on the next open (``ALTER TABLE ADD COLUMN``), nothing is dropped.
+- API secrets are sealed (``openpit.store.sealing``): the ``secret`` column never holds
+  one in clear, and plaintext rows of older stores are sealed when the store opens.
+  ``secure_delete`` is on, so replaced values do not linger in free space.
+- The database (and its ``-wal``/``-shm``) is mode 0600 in a 0700 directory, set at
+  creation whatever the umask, and narrowed on open for older data directories.
 - One connection per ``SqliteStore``, shared by threads under a lock; use a second
   ``SqliteStore`` on the same file for a second writer thread (``HistoryWriter`` does).
 """
@@ -26,6 +31,7 @@ import msgspec
 
 from openpit.core.enums import OrderStatus
 from openpit.core.events import Event, Fill, OrderUpdate, Trade
+from openpit.durability.private import make_private, open_private, private_dir
 from openpit.store.base import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -39,6 +45,7 @@ from openpit.store.base import (
     Permission,
     User,
 )
+from openpit.store.sealing import Sealer
 
 DB_NAME: Final = "openpit.sqlite3"
 
@@ -134,9 +141,16 @@ def _limit(limit: int) -> int:
 class SqliteStore:
     """``Store`` on SQLite. ``path`` is the database file (``<data_dir>/openpit.sqlite3``)."""
 
-    def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "FULL") -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: str = "FULL",
+        sealer: Sealer | None = None,
+    ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        os.close(open_private(self.path, os.O_RDWR | os.O_CREAT))  # 0600 before SQLite
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=30.0
@@ -149,8 +163,17 @@ class SqliteStore:
             raise ValueError("synchronous is FULL or NORMAL")
         self._db.execute(f"PRAGMA synchronous={synchronous.upper()}")
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA secure_delete=ON")  # replaced secrets leave no trace
         self._db.executescript("BEGIN;" + _SCHEMA + _history_schema() + "COMMIT;")
         self._migrate()
+        for suffix in ("-wal", "-shm"):  # SQLite copies the database's mode; older dirs
+            make_private(self.path.with_name(self.path.name + suffix))
+        try:
+            self._sealer = sealer if sealer is not None else Sealer(self.path.parent)
+            self._sealer.reseal(self._db)  # plaintext rows of older stores, a rotation
+        except BaseException:
+            self._db.close()
+            raise
 
     @classmethod
     def in_data_dir(cls, data_dir: str | os.PathLike[str]) -> SqliteStore:
@@ -216,6 +239,7 @@ class SqliteStore:
     # -- API keys -----------------------------------------------------------------------
     def create_api_key(self, key: ApiKey) -> None:
         perms = ",".join(sorted(p.value for p in key.permissions))
+        sealed = self._sealer.seal(key.key_id, key.secret)
         try:
             with self._tx() as db:
                 if db.execute("SELECT 1 FROM users WHERE id = ?", (key.user,)).fetchone() is None:
@@ -223,17 +247,15 @@ class SqliteStore:
                 db.execute(
                     'INSERT INTO api_keys (key_id, secret, "user", permissions, created, revoked)'
                     " VALUES (?, ?, ?, ?, ?, ?)",
-                    (key.key_id, key.secret, key.user, perms, key.created, key.revoked),
+                    (key.key_id, sealed, key.user, perms, key.created, key.revoked),
                 )
         except sqlite3.IntegrityError as exc:
             raise AlreadyExists(f"API key {key.key_id!r} exists") from exc
 
-    @staticmethod
-    def _key(row: sqlite3.Row) -> ApiKey:
+    def _key(self, row: sqlite3.Row) -> ApiKey:
         perms = frozenset(Permission(p) for p in row["permissions"].split(",") if p)
-        return ApiKey(
-            row["key_id"], row["secret"], row["user"], perms, row["created"], row["revoked"]
-        )
+        secret = self._sealer.open(row["key_id"], row["secret"])
+        return ApiKey(row["key_id"], secret, row["user"], perms, row["created"], row["revoked"])
 
     def get_api_key(self, key_id: str) -> ApiKey | None:
         row = self._one("SELECT * FROM api_keys WHERE key_id = ?", (key_id,))

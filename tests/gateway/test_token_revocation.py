@@ -142,3 +142,12 @@ def test_token_reprs_show_no_secret(tmp_path: Path) -> None:
     for text in shown:
         assert "alice-secret" not in text and "admin-secret" not in text
         assert jwt_secret not in text and SECRET not in text
+
+
+def test_token_config_repr_hides_the_configured_jwt_secret() -> None:
+    from openpit.config import load_demo_config
+
+    config = load_demo_config()
+    secret = "configured-jwt-secret-" + "x" * 20
+    config = dataclasses.replace(config, extra={**config.extra, "server": {"jwt_secret": secret}})
+    assert secret not in repr(config)

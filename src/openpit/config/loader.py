@@ -64,7 +64,9 @@ class VenueConfig:
     instruments: Mapping[str, Instrument]
     risk: RiskSettings
     demo_accounts: tuple[DemoAccount, ...]
-    extra: Mapping[str, Mapping[str, Any]]  # sections owned by other packages (simulator, ...)
+    # sections owned by other packages (simulator, ...); not in repr: [server] may hold
+    # jwt_secret
+    extra: Mapping[str, Mapping[str, Any]] = field(repr=False)
 
     def resolve(self, name: str, venue: str | None = None) -> Instrument | None:
         """Find an instrument by id, symbol or alias, optionally within one venue."""

@@ -175,12 +175,13 @@ async def run_server(
     issue_token = token_issuer(jwt_secret)
 
     settings = GatewaySettings.from_mapping(config.extra.get("gateway", {}))
+    keys = StoreKeyStore(store)  # tokens die with their key: each login reads the store
     app = create_app(
         service,
         marketdata,
-        StoreKeyStore(store),
+        keys,
         settings,
-        authenticator=jwt.authenticator(),
+        authenticator=jwt.authenticator(keys),
         root_handler=dashboard,
     )
     app[HEALTH] = board
@@ -220,7 +221,13 @@ async def run_server(
             component.stuck_after_s = stuck_after
 
     urls = running.urls
-    token = issue_token(DEMO_USER, frozenset({"read", "trade"}), 86_400, wall_clock_ms())
+    token = issue_token(
+        DEMO_USER,
+        frozenset({"read", "trade"}),
+        86_400,
+        wall_clock_ms(),
+        minted_with=demo_key.key_id,  # revoking the demo key ends it
+    )
     print_banner(urls, demo_key.key_id, demo_key.secret, simulator is not None, data_dir)
     print_welcome(
         f"http://{running.host}:{running.port}",

@@ -3,7 +3,8 @@
 - ``closed``: N connections, ``inflight`` order commands outstanding on each; every
   placement ack is answered with a cancel of that order, every cancel ack with the next
   placement, so the book holds at most N x inflight of our orders. Counts acked commands
-  in the measured window, then drains (nothing of ours stays resting).
+  in the measured window, then drains (nothing of ours stays resting). Windows alternate
+  between the job's targets (e.g. the server and the echo server), ``rounds`` times.
 - ``open``: commands at a fixed rate over N connections, round robin; a connection cancels
   its oldest acked order if it has one, else places. Latency = reply time - *scheduled*
   send time (no coordinated omission). Every command must be answered.
@@ -98,75 +99,100 @@ class _Stats:
 
 
 async def _closed(job: dict[str, Any]) -> dict[str, Any]:
+    """``job["targets"]``: ``{url, creds, prices, echo}`` each; connections to every target
+    stay open and the measured windows alternate between targets, ``rounds`` times, so
+    that load from outside the benchmark hits every target alike."""
+    targets = job["targets"]
+    out: list[list[dict[str, Any]]] = [[] for _ in targets]
+    async with aiohttp.ClientSession() as session:
+        conns = []
+        for t in targets:
+            spec = {**job, **t}
+            conns.append([await _connect(session, spec, cred) for cred in t["creds"]])
+        for r in range(job["rounds"]):
+            for k, t in enumerate(targets):
+                window = await _closed_window({**job, **t}, conns[k], f"r{r}")
+                out[k].append(window)
+        for group in conns:
+            for ws in group:
+                await ws.close()
+    return {"targets": out}
+
+
+async def _closed_window(
+    job: dict[str, Any], conns: list[aiohttp.ClientWebSocketResponse], round_tag: str
+) -> dict[str, Any]:
     d = DIALECTS[job["dialect"]]
     classify = d.classify_echo if job.get("echo") else d.classify
     prices = job["prices"]
     inflight = job["inflight"]
     stats = _Stats()
     counted = [0, 0]  # placements, cancels acked inside the window
-    async with aiohttp.ClientSession() as session:
-        conns = [await _connect(session, job, cred) for cred in job["creds"]]
-        t_start = time.perf_counter() + job["warmup_s"]
-        t_stop = t_start + job["seconds"]
+    t_start = time.perf_counter() + job["warmup_s"]
+    t_stop = t_start + job["seconds"]
+    cpu = [0.0, 0.0]  # the target's CPU seconds at the window's start and stop
 
-        async def client(i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
-            pending: set[str] = set()
-            n = 0
+    def sample_cpu(k: int) -> None:
+        cpu[k] = cpu_seconds(job.get("pid"))
 
-            async def place() -> None:
-                nonlocal n
-                n += 1
-                tag = f"c{i}x{n}"
-                pending.add(tag)
-                side = "buy" if n & 1 else "sell"
-                await ws.send_str(d.place(tag, side, prices[side]))
+    loop = asyncio.get_running_loop()
+    loop.call_later(job["warmup_s"], sample_cpu, 0)
+    loop.call_later(job["warmup_s"] + job["seconds"], sample_cpu, 1)
 
-            for _ in range(inflight):
-                await place()
-            async for msg in ws:
-                if msg.type != aiohttp.WSMsgType.TEXT:
-                    break
-                data = _decode(msg.data)
-                kind, key, ref = classify(data)
-                if kind == "other":
-                    continue
-                if kind == "error" or key not in pending:
-                    stats.error(msg.data)
-                    pending.discard(key)  # type: ignore[arg-type]
-                    if not pending:
-                        break
-                    continue
-                pending.remove(key)  # type: ignore[arg-type]
-                now = time.perf_counter()
-                if kind == "placed":
-                    stats.placed += 1
-                    if t_start <= now < t_stop:
-                        counted[0] += 1
-                    frame, ckey = d.cancel(ref)
-                    pending.add(ckey)
-                    await ws.send_str(frame)
-                else:
-                    stats.cancelled += 1
-                    if t_start <= now < t_stop:
-                        counted[1] += 1
-                    if now < t_stop:
-                        await place()
-                    elif not pending:
-                        break
-            stats.unanswered += len(pending)
+    async def client(i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
+        pending: set[str] = set()
+        n = 0
 
-        try:
-            await asyncio.wait_for(
-                asyncio.gather(*(client(i, ws) for i, ws in enumerate(conns))),
-                job["seconds"] + job["warmup_s"] + 20,
-            )
-        except TimeoutError:
-            stats.error("timeout: the closed loop did not drain within 20 s")
-        for ws in conns:
-            await ws.close()
+        async def place() -> None:
+            nonlocal n
+            n += 1
+            tag = f"c{i}{round_tag}x{n}"
+            pending.add(tag)
+            side = "buy" if n & 1 else "sell"
+            await ws.send_str(d.place(tag, side, prices[side]))
+
+        for _ in range(inflight):
+            await place()
+        while pending:
+            msg = await ws.receive()
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                stats.error(f"connection ended: {msg.type} {msg.data} {msg.extra}")
+                break
+            data = _decode(msg.data)
+            kind, key, ref = classify(data)
+            if kind == "other":
+                continue
+            if kind == "error" or key not in pending:
+                stats.error(msg.data)
+                pending.discard(key)  # type: ignore[arg-type]
+                continue
+            pending.remove(key)  # type: ignore[arg-type]
+            now = time.perf_counter()
+            if kind == "placed":
+                stats.placed += 1
+                if t_start <= now < t_stop:
+                    counted[0] += 1
+                frame, ckey = d.cancel(ref)
+                pending.add(ckey)
+                await ws.send_str(frame)
+            else:
+                stats.cancelled += 1
+                if t_start <= now < t_stop:
+                    counted[1] += 1
+                if now < t_stop:
+                    await place()
+        stats.unanswered += len(pending)
+
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(*(client(i, ws) for i, ws in enumerate(conns))),
+            job["seconds"] + job["warmup_s"] + 20,
+        )
+    except TimeoutError:
+        stats.error("timeout: the closed loop did not drain within 20 s")
     window = job["seconds"]
     return stats.result(
-        window_s=window,
+        server_cpu_percent=round(100 * (cpu[1] - cpu[0]) / window, 1),
         window_placed=counted[0],
         window_cancelled=counted[1],
         commands_per_s=round((counted[0] + counted[1]) / window, 1),
@@ -268,6 +294,18 @@ async def _open(job: dict[str, Any]) -> dict[str, Any]:
         max_ms=_pct(timed, 1.0),
         p99_ms_per_second=per_s,
     )
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of ``pid``, all threads (Linux /proc; 0 elsewhere)."""
+    if pid is None:
+        return 0.0
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _pct(values: list[float], p: float) -> float | None:

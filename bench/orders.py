@@ -38,6 +38,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,14 +50,15 @@ from typing import Any
 
 import aiohttp
 
+from bench._orders_load import cpu_seconds
 from bench._orders_wire import DIALECTS
 from bench._pyspy import RATE
 
 N_CLIENTS = 10
 INFLIGHT = 8
-CLOSED_S = 3.0
+CLOSED_S = 2.0
 WARMUP_S = 0.5
-ROUNDS = 2
+ROUNDS = 3
 OPEN_RATE = 1000
 OPEN_COUNT = 5000
 SUBSCRIBERS = 200
@@ -97,6 +99,7 @@ class Server:
     """``openpit serve`` with the simulator on, on a temp data dir and a free port."""
 
     def __init__(self, tmp: Path) -> None:
+        tmp.mkdir(parents=True)
         self.data = tmp / "data"
         self.config = tmp / "openpit.toml"
         self.log = tmp / "server.log"
@@ -156,6 +159,8 @@ class Echo:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
         self.proc.send_signal(signal.SIGINT)
         try:
             self.proc.wait(10)
@@ -196,24 +201,13 @@ class Job:
 
 def _run_job(job: dict[str, Any], timeout: float, pid: int | None = None) -> dict[str, Any]:
     """Run a load job; with ``pid``, add that process's CPU use over the job (all threads)."""
-    cpu, wall = _cpu_s(pid), time.perf_counter()
+    cpu, wall = cpu_seconds(pid), time.perf_counter()
     r = Job(job).result(timeout)
     if pid is not None:
-        used, wall = _cpu_s(pid) - cpu, time.perf_counter() - wall
+        used, wall = cpu_seconds(pid) - cpu, time.perf_counter() - wall
         r["server_cpu_s"] = round(used, 2)
         r["server_cpu_percent"] = round(100 * used / wall, 1)
     return r
-
-
-def _cpu_s(pid: int | None) -> float:
-    """User + system CPU seconds of ``pid`` (Linux /proc; 0 elsewhere)."""
-    if pid is None:
-        return 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Profiler:
@@ -373,24 +367,49 @@ def _check(name: str, r: dict[str, Any], expected: int | None = None) -> None:
 Target = Server | Echo
 
 
-def _closed(target: Target, dialect: str, creds: list[Any], prices: dict[str, str]) -> Any:
-    echo = isinstance(target, Echo)
+Side = tuple[Target, list[Any], dict[str, str]]  # a target, its traders, its prices
+
+
+def _closed(
+    dialect: str, sides: list[Side], rounds: int, spy: tuple[Path, str] | None = None
+) -> list[dict[str, Any]]:
+    """Closed-loop windows alternating between ``sides``; the best window of each side,
+    with every window's rate. ``spy``: profile the first side (then measured alone)."""
+    if spy is not None and len(sides) > 1:
+        return _closed(dialect, sides[:1], rounds, spy) + _closed(dialect, sides[1:], rounds)
     job = {
         "kind": "closed",
         "dialect": dialect,
-        "url": target.url,
-        "creds": creds,
-        "prices": prices,
+        "targets": [
+            {
+                "url": t.url,
+                "creds": creds,
+                "prices": prices,
+                "echo": isinstance(t, Echo),
+                "pid": t.proc.pid,
+            }
+            for t, creds, prices in sides
+        ],
+        "rounds": rounds,
         "inflight": INFLIGHT,
         "seconds": CLOSED_S,
         "warmup_s": WARMUP_S,
-        "echo": echo,
     }
-    r = _run_job(job, CLOSED_S + WARMUP_S + 60, target.proc.pid)
-    _check(f"{dialect} closed loop{' (echo)' if echo else ''}", r)
-    if not r["window_placed"]:
-        raise RuntimeError(f"{dialect} closed loop: nothing acked in the window")
-    return r
+    profiler = None if spy is None else Profiler(spy[0], sides[0][0].proc.pid, spy[1])
+    try:
+        r = _run_job(job, len(sides) * rounds * (CLOSED_S + WARMUP_S + 25) + 30)
+    finally:
+        if profiler is not None:
+            profiler.stop()
+    out = []
+    for (t, _, _), windows in zip(sides, r["targets"], strict=True):
+        name = f"{dialect} closed loop{' (echo)' if isinstance(t, Echo) else ''}"
+        for w in windows:
+            _check(name, w)
+            if not w["window_placed"]:
+                raise RuntimeError(f"{name}: nothing acked in the window")
+        out.append(_best(windows))
+    return out
 
 
 def _open(target: Target, dialect: str, creds: list[Any], prices: dict[str, str]) -> dict[str, Any]:
@@ -434,77 +453,125 @@ def _open(target: Target, dialect: str, creds: list[Any], prices: dict[str, str]
 
 def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     best = max(runs, key=lambda r: r["commands_per_s"])
-    return {**best, "rounds_commands_per_s": [r["commands_per_s"] for r in runs]}
+    return {
+        **best,
+        "rounds_commands_per_s": [r["commands_per_s"] for r in runs],
+        "rounds_server_cpu_percent": [r.get("server_cpu_percent") for r in runs],
+    }
 
 
 def _brief(r: dict[str, Any]) -> dict[str, Any]:
     keys = ("commands_per_s", "placements_per_s", "rounds_commands_per_s", "window_placed")
     keys += ("window_cancelled", "p50_ms", "p99_ms", "max_ms", "p99_ms_per_second")
     keys += ("achieved_rate", "sent")
-    keys += ("cleanup_cancels", "server_cpu_percent", "subscribers")
+    keys += ("cleanup_cancels", "server_cpu_percent", "rounds_server_cpu_percent")
+    keys += ("subscribers",)
     return {k: r[k] for k in keys if k in r}
 
 
+def _seed(server: Server, users: list[dict[str, Any]]) -> dict[str, Any]:
+    """The users' orders through envelope ``batch_orders``; every one must be accepted."""
+    job = {
+        "kind": "seed",
+        "url": server.url,
+        "users": users,
+        "qty": "0.001",
+        "concurrency": 20,
+        "timeout_s": 150,
+    }
+    r = _run_job(job, 170)
+    want = sum(len(u["orders"]) for u in users)
+    if r["accepted"] != want or r["problems"]:
+        raise RuntimeError(f"seeding: {r['accepted']} of {want} accepted: {r['problems']}")
+    return {"orders": want, "users": len(users), "batch_orders_s": r["seconds"]}
+
+
+def _traders(server: Server) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    asyncio.run(server.wait_ready())
+    creds, book = asyncio.run(_setup_traders(server))
+    mid = book["mid"]
+    prices = {"buy": _price(mid * Decimal("0.9")), "sell": _price(mid * Decimal("1.1"))}
+    return creds, {"bid": book["bid"], "ask": book["ask"], "mid": mid, **prices}
+
+
 def _run(profile: Path | None) -> dict[str, Any]:
+    """Scenarios 1 and 2 on one server and the echo server; scenario 3 on two fresh
+    servers, one holding the 100,000 seeded orders, measured in alternation."""
     tmp = Path(tempfile.mkdtemp(prefix="openpit-bench-orders-"))
-    server = Server(tmp)
+    server = Server(tmp / "main")
     echo = Echo()
+    empty: Server | None = None
+    seeded: Server | None = None
     rounds = 1 if profile else ROUNDS
     out: dict[str, Any] = {}
     try:
-        asyncio.run(server.wait_ready())
-        creds, book = asyncio.run(_setup_traders(server))
-        mid = book["mid"]
-        prices = {"buy": _price(mid * Decimal("0.9")), "sell": _price(mid * Decimal("1.1"))}
-        out["market"] = {"bid": book["bid"], "ask": book["ask"], **prices}
+        creds, market = _traders(server)
+        prices = {"buy": market["buy"], "sell": market["sell"]}
+        out["market"] = {k: v for k, v in market.items() if k != "mid"}
         per: dict[str, dict[str, Any]] = {}
         for dialect in DIALECTS:
-            ours, base = [], []
-            for _ in range(rounds):
-                spy = Profiler(profile, server.proc.pid, f"{dialect}-closed")
-                ours.append(_closed(server, dialect, creds, prices))
-                spy.stop()
-                base.append(_closed(echo, dialect, creds, prices))
-            spy = Profiler(profile, server.proc.pid, f"{dialect}-open")
+            spy = None if profile is None else (profile, f"{dialect}-closed")
+            ours, base = _closed(
+                dialect, [(server, creds, prices), (echo, creds, prices)], rounds, spy
+            )
+            profiler = Profiler(profile, server.proc.pid, f"{dialect}-open")
             o_ours = _open(server, dialect, creds, prices)
-            spy.stop()
+            profiler.stop()
             o_base = _open(echo, dialect, creds, prices)
             per[dialect] = {
-                "closed": _best(ours),
-                "closed_echo": _best(base),
+                "closed": ours,
+                "closed_echo": base,
                 "open": o_ours,
                 "open_echo": o_base,
             }
-            print(f"   {dialect}: done", flush=True)
-        if profile is None:
-            seed_users = asyncio.run(_setup_seed_users(server, mid))
-            r = _run_job(
-                {
-                    "kind": "seed",
-                    "url": server.url,
-                    "users": seed_users,
-                    "qty": "0.001",
-                    "concurrency": 20,
-                    "timeout_s": 150,
-                },
-                170,
+            print(f"   {dialect}: closed loop and open loop done", flush=True)
+        # scenario 3: two fresh servers set up alike (traders, 1,000 funded users); one
+        # also holds the users' 100,000 resting orders
+        echo.stop()
+        server.stop()
+        empty, seeded = Server(tmp / "empty"), Server(tmp / "seeded")
+        started = time.perf_counter()
+        (creds_e, market_e), (creds_s, market_s) = _traders(empty), _traders(seeded)
+        prices_e = {"buy": market_e["buy"], "sell": market_e["sell"]}
+        prices_s = {"buy": market_s["buy"], "sell": market_s["sell"]}
+
+        async def users() -> list[list[dict[str, Any]]]:
+            return list(
+                await asyncio.gather(
+                    _setup_seed_users(empty, market_e["mid"]),
+                    _setup_seed_users(seeded, market_s["mid"]),
+                )
             )
-            want = SEED_USERS * SEED_PER_USER
-            if r["accepted"] != want or r["problems"]:
-                raise RuntimeError(f"seeding: {r['accepted']} of {want} accepted: {r['problems']}")
-            out["seeded"] = {"orders": want, "users": SEED_USERS, "seconds": r["seconds"]}
-            for dialect in DIALECTS:
-                runs = [_closed(server, dialect, creds, prices) for _ in range(rounds)]
-                per[dialect]["closed_seeded"] = _best(runs)
+
+        _, seed_users = asyncio.run(users())
+        setup_s = time.perf_counter() - started
+        out["seeded"] = {**_seed(seeded, seed_users), "setup_s": round(setup_s, 2)}
+        print(f"   seeded: {out['seeded']}", flush=True)
+        for dialect in DIALECTS:
+            spy = None if profile is None else (profile, f"{dialect}-seeded")
+            full, none = _closed(
+                dialect, [(seeded, creds_s, prices_s), (empty, creds_e, prices_e)], rounds, spy
+            )
+            per[dialect]["closed_empty"] = none
+            per[dialect]["closed_seeded"] = full
         out["dialects"] = per
     finally:
         server.stop()
         echo.stop()
+        for other in (empty, seeded):
+            if other is not None:
+                other.stop()
         if profile is None:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             out["server_log"] = str(server.log)
     return out
+
+
+def _pair_ratio(a: dict[str, Any], b: dict[str, Any]) -> float:
+    """Median over rounds of a/b, each round's two windows measured back to back."""
+    pairs = zip(a["rounds_commands_per_s"], b["rounds_commands_per_s"], strict=True)
+    return round(statistics.median(x / y for x, y in pairs), 3)
 
 
 def _report(raw: dict[str, Any]) -> dict[str, Any]:
@@ -521,12 +588,16 @@ def _report(raw: dict[str, Any]) -> dict[str, Any]:
             "echo_p99_ms": r["open_echo"]["p99_ms"],
             "ratio_open_p99_vs_echo": round(p99_ratio, 2),
         }
+        entry["ratio_closed_vs_echo_median_of_rounds"] = _pair_ratio(r["closed"], r["closed_echo"])
         ok = closed_ratio >= TARGETS["closed"] and p99_ratio <= TARGETS["open_p99"]
-        if "closed_seeded" in r:
-            scaling = r["closed_seeded"]["commands_per_s"] / r["closed"]["commands_per_s"]
-            entry["seeded_commands_per_s"] = r["closed_seeded"]["commands_per_s"]
-            entry["ratio_seeded_vs_empty"] = round(scaling, 3)
-            ok = ok and scaling >= TARGETS["scaling"]
+        scaling = r["closed_seeded"]["commands_per_s"] / r["closed_empty"]["commands_per_s"]
+        entry["empty_commands_per_s"] = r["closed_empty"]["commands_per_s"]
+        entry["seeded_commands_per_s"] = r["closed_seeded"]["commands_per_s"]
+        entry["ratio_seeded_vs_empty"] = round(scaling, 3)
+        entry["ratio_seeded_vs_empty_median_of_rounds"] = _pair_ratio(
+            r["closed_seeded"], r["closed_empty"]
+        )
+        ok = ok and scaling >= TARGETS["scaling"]
         entry["passed"] = ok
         entry["detail"] = {k: _brief(v) for k, v in r.items()}
         passed = passed and ok

@@ -230,8 +230,12 @@ def test_cli_offline_revocation_ends_the_keys_tokens_on_the_next_start(
         operator_token = out.strip()
         assert _typed_login(base, minted["token"])["type"] == "authenticated"
         assert _typed_login(base, operator_token)["type"] == "authenticated"
-        code, _, err = _run(capsys, "token", "create", "--user", "ghost", "--data-dir", d)
-        assert code == 0 and "no user 'ghost'" in err and "users create --user ghost" in err
+        code, out, err = _run(capsys, "token", "create", "--user", "ghost", "--data-dir", d)
+        assert code == 2 and out == "" and "no user 'ghost'" in err and "--create" in err
+        code, out, _ = _run(
+            capsys, "token", "create", "--user", "ghost", "--create", "--data-dir", d
+        )
+        assert code == 0 and _typed_login(base, out.strip())["type"] == "authenticated"
     capsys.readouterr()  # "shutting down"
     monkeypatch.setattr("openpit.cli_commands.DEFAULT_SERVER", "http://127.0.0.1:9")
     code, out, _ = _run(capsys, "keys", "revoke", key["api_key"], "--data-dir", d, "--json")

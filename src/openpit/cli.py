@@ -46,12 +46,11 @@ def _cmd_token_create(args: argparse.Namespace) -> int:
         raise ConfigError(f"--ttl must be a positive number of seconds, got {args.ttl}")
     settings = jwt_settings(_load(args.config), args.data_dir)
     now = int(time.time())
-    admin_key, user_known = operator_token_key(args.data_dir, args.user)
+    admin_key, user_known = operator_token_key(args.data_dir, args.user, create=args.create)
     if not user_known:
-        print(
-            f"openpit: note: no user {args.user!r} in {args.data_dir}: the server refuses "
-            f"this token until 'openpit users create --user {args.user}'",
-            file=sys.stderr,
+        raise ConfigError(
+            f"no user {args.user!r} in {args.data_dir}: the server would refuse this token; "
+            f"pass --create to create the user, or 'openpit users create --user {args.user}'"
         )
     token = settings.issue(args.user, args.ttl, now, minted_with=admin_key)
     if args.json:
@@ -104,7 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a signed token for a user",
         description="Sign a JWT (sub = user, exp = now + ttl) with the server's secret: "
         "[server] jwt_secret in the config, else the data directory's jwt-secret file "
-        '(created on first use). Send it as {"type":"authenticate","token":...}.',
+        '(created on first use). Send it as {"type":"authenticate","token":...}. '
+        "The user must exist (or pass --create). There is no --server: the token is signed "
+        "locally with the secret the server of that data directory reads, so no request "
+        "is needed; over HTTP, a user mints their own with POST /api/v1/tokens.",
+    )
+    create.add_argument(
+        "--create", action="store_true", help="create the user first if it does not exist"
     )
     create.add_argument("--user", required=True, help="user id (the token's sub)")
     create.add_argument("--ttl", type=int, default=3600, help="seconds until it expires")

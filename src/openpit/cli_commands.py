@@ -289,9 +289,12 @@ def _data_dir_unused(data_dir: Path) -> Iterator[None]:
 # -- token -------------------------------------------------------------------------------------
 
 
-def operator_token_key(data_dir: str | os.PathLike[str], user: str) -> tuple[str, bool]:
+def operator_token_key(
+    data_dir: str | os.PathLike[str], user: str, *, create: bool = False
+) -> tuple[str, bool]:
     """The admin key operator tokens are minted with (created offline if the data
-    directory has none yet), and whether ``user`` exists there."""
+    directory has none yet), and whether ``user`` exists there (created first when
+    ``create``)."""
     from openpit.api.local import ensure_admin_key, read_admin_key
     from openpit.store import SqliteStore
 
@@ -305,6 +308,8 @@ def operator_token_key(data_dir: str | os.PathLike[str], user: str) -> tuple[str
     try:
         if creds is None:
             creds = ensure_admin_key(store, data_dir, _now_ms())
+        if create and store.get_user(user) is None:
+            store.create_user(user, _now_ms())
         return creds.api_key, store.get_user(user) is not None
     finally:
         store.close()

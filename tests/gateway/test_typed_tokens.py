@@ -59,7 +59,10 @@ def test_typed_token_cli_prints_token_and_json(
 ) -> None:
     from openpit.cli import main
 
-    assert main(["token", "create", "--user", "carol", "--data-dir", str(tmp_path)]) == 0
+    args = ["token", "create", "--user", "carol", "--data-dir", str(tmp_path)]
+    assert main(args) == 2  # no such user yet: refused, with how to fix it
+    assert "--create" in capsys.readouterr().err
+    assert main([*args, "--create"]) == 0
     tok = capsys.readouterr().out.strip()
     secret = (tmp_path / "jwt-secret").read_text().strip()
     now_ms = int(time.time() * 1000)

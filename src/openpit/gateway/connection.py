@@ -14,6 +14,9 @@ Invariants:
   connection with the dialect's policy-violation close instead; nothing is
   silently dropped and memory stays bounded.
 - After CLOSING nothing more is queued.
+- ``abandon`` (a flooder's close) sends the close frame right behind the notice and
+  closes the transport: nothing more is read from that client and its close reply is
+  not awaited, so a flood costs no CPU once the decision is made.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from openpit.core.errors import OpenpitError
 from openpit.gateway.auth import Principal
-from openpit.gateway.frames import Deflater, text_frame
+from openpit.gateway.frames import Deflater, close_frame, text_frame
 from openpit.gateway.limits import RateLimiter
 
 if TYPE_CHECKING:
@@ -214,6 +217,17 @@ class Connection:
         self.bytes_out += len(data)
         self.messages_out += count
         return len(data)
+
+    def abandon(self) -> None:
+        """After ``Hub.close``: the close frame now, then close the transport (asyncio
+        still sends what is buffered, notice and close frame included)."""
+        if self.close_code is None or self.transport.is_closing():
+            return
+        self.flush()
+        self.transport.write(close_frame(self.close_code, self.close_reason[:120]))
+        close = getattr(self.transport, "close", None)
+        if callable(close):
+            close()
 
     def refresh_buffered(self) -> None:
         self.buffered = self.transport.get_write_buffer_size()

@@ -167,6 +167,8 @@ def strike(hub: Hub, conn: Connection, reason: CloseReason, message: str) -> Non
     n = conn.strikes[reason.value] = conn.strikes.get(reason.value, 0) + 1
     if n >= limits[reason]:
         hub.close(conn, reason, f"{message} ({n} times)")
+        if reason is CloseReason.RATE_LIMITED:
+            conn.abandon()  # a flooder: read nothing more, do not wait for its close
 
 
 async def _dispatch(hub: Hub, conn: Connection, request: Request) -> None:

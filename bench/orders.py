@@ -55,6 +55,8 @@ from bench._orders_wire import DIALECTS
 from bench._pyspy import RATE
 
 N_CLIENTS = 10
+PROFILE_CLOSED_S = 6.0  # profile mode: longer windows, more samples
+PROFILE_OPEN_COUNT = 8000
 INFLIGHT = 8
 CLOSED_S = 2.0
 WARMUP_S = 0.5
@@ -210,8 +212,14 @@ def _run_job(job: dict[str, Any], timeout: float, pid: int | None = None) -> dic
     return r
 
 
+# "gil": samples only while a thread holds the GIL (where the CPU time goes); "wall": every
+# thread, idle included (where the main thread waits): BENCH_ORDERS_PYSPY=wall
+PYSPY_MODE = os.environ.get("BENCH_ORDERS_PYSPY", "gil")
+PYSPY_MODES = {"gil": ("--gil",), "wall": ("--idle", "--threads")}
+
+
 class Profiler:
-    """``py-spy record --gil`` on the server for one scenario (collapsed stacks)."""
+    """``py-spy record`` on the server for one scenario (collapsed stacks)."""
 
     def __init__(self, directory: Path | None, pid: int, name: str) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
@@ -221,7 +229,7 @@ class Profiler:
         self.out = directory / f"{name}.txt"
         self.proc = subprocess.Popen(
             [
-                *(spy, "record", "--gil", "-r", str(RATE), "-p", str(pid)),
+                *(spy, "record", *PYSPY_MODES[PYSPY_MODE], "-r", str(RATE), "-p", str(pid)),
                 *("-o", str(self.out), "--format", "raw"),
             ],
             stdout=subprocess.PIPE,
@@ -609,9 +617,11 @@ def main(profile: str | None = None) -> dict[str, Any]:
     from bench import venue
 
     started = time.perf_counter()
+    global CLOSED_S, OPEN_COUNT
     directory = None if profile is None else Path(profile)
     if directory is not None:
         directory.mkdir(parents=True, exist_ok=True)
+        CLOSED_S, OPEN_COUNT = PROFILE_CLOSED_S, PROFILE_OPEN_COUNT
     raw = _run(directory)
     result: dict[str, Any] = {
         "setup": {
@@ -645,7 +655,7 @@ def main(profile: str | None = None) -> dict[str, Any]:
     else:
         from bench._pyspy import summarize
 
-        result["profile"] = summarize(directory)
+        result["profile"] = summarize(directory, mode=PYSPY_MODE)
         result["server_log"] = raw.get("server_log")
     result["elapsed_s"] = round(time.perf_counter() - started, 1)
     return result

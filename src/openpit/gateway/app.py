@@ -24,6 +24,7 @@ import contextlib
 import importlib
 import logging
 import signal
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ from openpit.gateway.origins import origin_allowed
 from openpit.gateway.session import handle
 from openpit.gateway.settings import GatewaySettings
 from openpit.gateway.streams import Streams
+from openpit.gateway.tls_site import TlsSite
 
 log = logging.getLogger("openpit.gateway")
 
@@ -417,6 +419,7 @@ class RunningGateway:
     runner: web.AppRunner
     host: str
     port: int
+    tls: bool = False  # https:// and wss:// (``openpit.gateway.tls_site``)
 
     @property
     def app(self) -> web.Application:
@@ -424,13 +427,15 @@ class RunningGateway:
 
     @property
     def urls(self) -> dict[str, str]:
-        base = f"{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        base = f"{host}:{self.port}"
+        ws, http = ("wss", "https") if self.tls else ("ws", "http")
         return {
-            "flat/typed": f"ws://{base}/ws",
-            "envelope": f"ws://{base}/ws/market-data",
-            "typed": f"ws://{base}/",
-            "health": f"http://{base}/healthz",
-            "metrics": f"http://{base}/metrics",
+            "flat/typed": f"{ws}://{base}/ws",
+            "envelope": f"{ws}://{base}/ws/market-data",
+            "typed": f"{ws}://{base}/",
+            "health": f"{http}://{base}/healthz",
+            "metrics": f"{http}://{base}/metrics",
         }
 
     async def stop(self) -> None:
@@ -439,9 +444,16 @@ class RunningGateway:
 
 
 async def start_gateway(
-    app: web.Application, host: str | None = None, port: int | None = None
+    app: web.Application,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> RunningGateway:
-    """Listen on ``host:port`` (defaults from the settings; port 0 picks a free one)."""
+    """Listen on ``host:port`` (defaults from the settings; port 0 picks a free one).
+
+    ``ssl_context``: serve https:// and wss:// only; plain HTTP gets a 400 (``TlsSite``).
+    """
     hub = app[HUB]
     host = hub.settings.host if host is None else host
     port = hub.settings.port if port is None else port
@@ -452,14 +464,18 @@ async def start_gateway(
         access_log_class=QuietAccessLogger,
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = (
+        web.TCPSite(runner, host, port)
+        if ssl_context is None
+        else TlsSite(runner, host, port, ssl_context)
+    )
     await site.start()
     bound = port
     for addr in runner.addresses:
         if isinstance(addr, tuple):
             bound = int(addr[1])
             break
-    return RunningGateway(runner, host, bound)
+    return RunningGateway(runner, host, bound, tls=ssl_context is not None)
 
 
 async def run_gateway(

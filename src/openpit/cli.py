@@ -88,6 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-simulator", action="store_true", help="do not run the simulator")
     serve.add_argument("--seed", type=int, default=1, help="simulator seed")
+    serve.add_argument(
+        "--tls",
+        choices=["self-signed"],
+        help="serve https:// and wss:// with a certificate for localhost/127.0.0.1/::1 "
+        "made in the data directory on first use (tls/cert.pem, key 0600)",
+    )
+    serve.add_argument("--tls-cert", metavar="FILE", help="PEM certificate (chain): https/wss")
+    serve.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert")
     serve.set_defaults(func=_cmd_serve)
 
     config = sub.add_parser("config", help="configuration commands")

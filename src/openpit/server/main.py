@@ -64,6 +64,7 @@ from openpit.server.persistence import (
 from openpit.server.restore import TailTrades, account_seed_events, restore_marketdata
 from openpit.server.risk import wire_risk
 from openpit.server.service import VenueService, wall_clock_ms
+from openpit.server.tls import TlsSetup, resolve_tls
 from openpit.server.tokens import jwt_settings
 from openpit.store import HistoryWriter, SqliteStore
 from openpit.venue import Venue
@@ -114,6 +115,7 @@ async def run_server(
 ) -> int:
     data_dir = Path(args.data_dir)
     started = time.perf_counter()
+    tls = tls_from_args(config, args)  # a bad certificate stops here, before any state
     # history first: replayed results refill what a crash kept from reaching it
     store = SqliteStore.in_data_dir(data_dir)
     history = HistoryWriter(store.path)
@@ -206,7 +208,9 @@ async def run_server(
         publish_alerts=None if publish_alert is None else publish_alerts,
         issue_token=issue_token,
     )
-    running = await start_gateway(app, args.host, args.port)
+    running = await start_gateway(
+        app, args.host, args.port, ssl_context=None if tls is None else tls.context
+    )
     risk.start()
     board.add(Health("risk", alive=lambda: risk.running or stop.is_set()))
     simulator = start_simulator(service, enabled=not args.no_simulator, seed=args.seed)
@@ -229,12 +233,15 @@ async def run_server(
         minted_with=demo_key.key_id,  # revoking the demo key ends it
     )
     print_banner(urls, demo_key.key_id, demo_key.secret, simulator is not None, data_dir)
+    if tls is not None:
+        print(tls_banner(tls), flush=True)
     print_welcome(
-        f"http://{running.host}:{running.port}",
+        urls["health"].rsplit("/", 1)[0],
         demo_key.key_id,
         demo_key.secret,
         token,
         data_dir / ADMIN_FILE,
+        cafile=None if tls is None or not tls.self_signed else tls.cert,
     )
     log.info("admin key %s (secret in %s)", admin_key.api_key, data_dir / ADMIN_FILE)
     if ready is not None and not ready.done():
@@ -273,9 +280,22 @@ def print_banner(
     print("\n".join(lines), flush=True)
 
 
-def print_welcome(base: str, key: str, secret: str, token: str, admin_file: Path) -> None:
-    """What a newcomer needs after ``make run``: where to look and one thing to paste."""
-    ws = base.replace("http://", "ws://", 1)
+def print_welcome(
+    base: str, key: str, secret: str, token: str, admin_file: Path, cafile: Path | None = None
+) -> None:
+    """What a newcomer needs after ``make run``: where to look and one thing to paste.
+
+    ``base`` is ``http://...`` or ``https://...``; ``cafile``: the self-signed
+    certificate the examples trust (``curl --cacert``, ``ssl.create_default_context``).
+    """
+    ws = "ws" + base.removeprefix("http")
+    curl = "curl -s" if cafile is None else f"curl -s --cacert {cafile.resolve()}"
+    connect = f"websockets.connect('{ws}/ws')"
+    if cafile is not None:
+        connect = (
+            f"websockets.connect('{ws}/ws',\n"
+            f"          ssl=ssl.create_default_context(cafile='{cafile.resolve()}'))"
+        )
     lines = [
         f"  dashboard        {base}/",
         f"  REST API docs    {base}/api/v1/docs  (OpenAPI: {base}/api/v1/openapi.json)",
@@ -286,12 +306,12 @@ def print_welcome(base: str, key: str, secret: str, token: str, admin_file: Path
         f"  admin key file   {admin_file.resolve()}  (openpit CLI uses it; keep it private)",
         "",
         "try it (another terminal):",
-        f"  curl -s '{base}/api/v1/ticker?symbol=BTCUSDT'",
+        f"  {curl} '{base}/api/v1/ticker?symbol=BTCUSDT'",
         f"  .venv/bin/openpit keys create --user alice --server {base} --json",
         "  .venv/bin/python - <<'PY'",
-        "  import asyncio, hashlib, hmac, json, time, websockets",
+        "  import asyncio, hashlib, hmac, json, ssl, time, websockets",
         "  async def main():",
-        f"      async with websockets.connect('{ws}/ws') as ws:",
+        f"      async with {connect} as ws:",
         "          ts = int(time.time() * 1000)",
         f"          sig = hmac.new(b'{secret}', b'{key}' + str(ts).encode(),",
         "                         hashlib.sha256).hexdigest()",
@@ -304,6 +324,27 @@ def print_welcome(base: str, key: str, secret: str, token: str, admin_file: Path
         "press Ctrl-C to stop",
     ]
     print("\n".join(lines), flush=True)
+
+
+def tls_from_args(config: VenueConfig, args: argparse.Namespace) -> TlsSetup | None:
+    """``--tls`` / ``--tls-cert`` / ``--tls-key`` over ``[server]`` (``openpit.server.tls``)."""
+    return resolve_tls(
+        config,
+        Path(args.data_dir),
+        getattr(args, "tls", None),
+        getattr(args, "tls_cert", None),
+        getattr(args, "tls_key", None),
+    )
+
+
+def tls_banner(tls: TlsSetup) -> str:
+    kind = "self-signed certificate" if tls.self_signed else "certificate"
+    return "\n".join(
+        [
+            f"  TLS              {kind} {tls.cert.resolve()}",
+            f"  SHA-256          {tls.fingerprint}",
+        ]
+    )
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -175,6 +175,7 @@ def _trade_payload(i: int, sent: float) -> bytes:
 async def _run_ours(port_box: list[int], go: asyncio.Event, done: asyncio.Event) -> None:
     from openpit.config.loader import load_demo_config
     from openpit.gateway import HUB, GatewaySettings, InMemoryKeyStore, create_app, start_gateway
+    from openpit.gateway.settings import RateLimit
 
     class _Service:
         config = load_demo_config()
@@ -189,7 +190,12 @@ async def _run_ours(port_box: list[int], go: asyncio.Event, done: asyncio.Event)
     from openpit.marketdata import MarketData
 
     service = _Service()
-    settings = GatewaySettings(rates={}, send_budget_bytes=64 * 1024 * 1024)
+    settings = GatewaySettings(
+        rates={},
+        send_budget_bytes=64 * 1024 * 1024,
+        max_anonymous_per_address=1_000_000,  # every subscriber is on 127.0.0.1
+        anonymous_rate=RateLimit(1e9, 1e9),
+    )
     app = create_app(service, MarketData(service.config), InMemoryKeyStore(), settings)
     gw = await start_gateway(app, "127.0.0.1", 0)
     hub = app[HUB]

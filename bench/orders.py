@@ -77,6 +77,8 @@ rest_rates = {{ public = {BIG}, signed = {BIG} }}
 rates = {{ order = {BIG}, other = {BIG}, auth = {BIG}, subscribe = {BIG} }}
 dialect_rates = {{ envelope = {{ order = {BIG}, other = {BIG}, auth = {BIG}, subscribe = {BIG} }}, \
 typed = {{ "*" = {BIG}, order = {BIG} }} }}
+max_anonymous_per_address = 1000000
+anonymous_rate = {BIG}
 """
 
 

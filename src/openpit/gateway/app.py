@@ -43,7 +43,7 @@ from aiohttp.web_log import AccessLogger
 from aiohttp.web_request import BaseRequest
 
 from openpit.core.health import HealthBoard
-from openpit.gateway import unsupported
+from openpit.gateway import ip_limits, unsupported
 from openpit.gateway.auth import Authenticator, KeyStore
 from openpit.gateway.connection import Connection
 from openpit.gateway.dialects import envelope as _envelope
@@ -157,6 +157,7 @@ def create_app(
     hub.streams = Streams(hub)
     app = web.Application()
     app[HUB] = hub
+    ip_limits.install(app, settings, lambda: hub.count_close(ip_limits.LIMIT_REASON))
     app[_SOCKETS] = set()
     app[_CLOSED] = []
     registry = make_registry(hub.snapshot_stats)
@@ -372,6 +373,7 @@ async def _run(
         now,
     )
     conn.endpoint = request.path
+    ip_limits.attach(request, conn)  # unauthenticated: its address's frame bucket too
     conn.deflater = _deflater(ws, dialect)
 
     def closer(code: int, message: str) -> None:

@@ -9,6 +9,7 @@ Invariants:
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -63,6 +64,11 @@ class GatewaySettings:
     allowed_origins: tuple[str, ...] = ()
     # limits
     max_connections_per_key: int = 5
+    # per remote address (``gateway/ip_limits.py``): unauthenticated connections, and one
+    # bucket for their frames; X-Forwarded-For only from these addresses/CIDR networks
+    max_anonymous_per_address: int = 50
+    anonymous_rate: RateLimit = RateLimit(burst=300, per_second=100)
+    trusted_proxies: tuple[str, ...] = ()
     max_subscriptions: int = 50
     max_frame_bytes: int = 1 * MiB
     send_budget_bytes: int = 4 * MiB
@@ -132,6 +138,11 @@ class GatewaySettings:
                 if not all(isinstance(o, str) for o in origins):
                     raise ValueError("gateway.allowed_origins: a list of origin strings")
                 changes[key] = tuple(origins)
+            elif key == "anonymous_rate":
+                burst, per_s = value
+                changes[key] = RateLimit(float(burst), float(per_s))
+            elif key == "trusted_proxies":
+                changes[key] = _trusted_proxies(value)
             elif key == "rest_rates":
                 rest = _default_rest_rates()
                 for name, (burst, per_s) in dict(value).items():
@@ -144,3 +155,15 @@ class GatewaySettings:
             else:
                 changes[key] = value
         return replace(cls(), **changes)
+
+
+def _trusted_proxies(value: Any) -> tuple[str, ...]:
+    entries = [value] if isinstance(value, str) else list(value)
+    for entry in entries:
+        try:
+            ipaddress.ip_network(str(entry).strip(), strict=False)
+        except ValueError:
+            raise ValueError(
+                f"gateway.trusted_proxies: {entry!r} is not an address or CIDR network"
+            ) from None
+    return tuple(str(e).strip() for e in entries)

@@ -26,6 +26,8 @@ WIDE = "[1000000000, 1000000000]"
 FAST_GATEWAY = f"""
 [gateway]
 max_connections_per_key = 200
+max_anonymous_per_address = 100000
+anonymous_rate = {WIDE}
 rates = {{ auth = {WIDE}, subscribe = {WIDE}, order = {WIDE}, other = {WIDE} }}
 rest_rates = {{ public = {WIDE}, signed = {WIDE} }}
 

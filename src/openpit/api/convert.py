@@ -10,6 +10,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from openpit.alerts.custom import LiveAlert
@@ -19,7 +20,6 @@ from openpit.api.errors import ApiError
 from openpit.core.enums import Reason
 from openpit.core.events import Fill, OrderUpdate, Position
 from openpit.core.instrument import (
-    INT64_MAX,
     Asset,
     Instrument,
     NotAMultiple,
@@ -35,15 +35,15 @@ def steps(
     reason: Reason,
     context: str,
     *,
-    limit: int = INT64_MAX,
-    unit: str = "",
+    convert: Callable[[Decimal], int] | None = None,
     where: str = "",
 ) -> int:
-    """``value`` in ``step``s, at most ``limit`` of them, or an ``ApiError`` with ``reason``."""
+    """``value`` in ``step``s through ``convert`` (an instrument's or asset's own bounded
+    conversion; plain ``to_steps`` without one), or an ``ApiError`` with ``reason``."""
     if value.is_nan() or value <= 0:
         raise ApiError.rejected(reason, f"{what} must be a positive number, got {value}")
     try:
-        return to_steps(value, step, limit, unit)
+        return to_steps(value, step) if convert is None else convert(value)
     except OutOfRange as exc:
         largest = f"{exc.largest} {exc.unit}".rstrip()
         raise ApiError.rejected(
@@ -56,39 +56,25 @@ def steps(
 
 
 def price_ticks(inst: Instrument, value: Decimal, what: str = "price") -> int:
+    context = f"tick size for {inst.symbol}:"
     return steps(
-        value,
-        inst.tick_size,
-        what,
-        Reason.INVALID_PRICE,
-        f"tick size for {inst.symbol}:",
-        limit=inst.max_ticks,
-        unit=inst.quote.symbol,
-        where=f" on {inst.symbol}",
-    )
+        value, inst.tick_size, what, Reason.INVALID_PRICE, context,
+        convert=inst.price_to_ticks, where=f" on {inst.symbol}",
+    )  # fmt: skip
 
 
 def qty_lots(inst: Instrument, value: Decimal, what: str = "amount") -> int:
+    context = f"lot size for {inst.symbol}:"
     return steps(
-        value,
-        inst.lot_size,
-        what,
-        Reason.INVALID_QUANTITY,
-        f"lot size for {inst.symbol}:",
-        limit=inst.max_lots,
-        unit=inst.base.symbol,
-        where=f" on {inst.symbol}",
-    )
+        value, inst.lot_size, what, Reason.INVALID_QUANTITY, context,
+        convert=inst.qty_to_lots, where=f" on {inst.symbol}",
+    )  # fmt: skip
 
 
 def asset_units(asset: Asset, value: Decimal) -> int:
+    context = f"unit of {asset.symbol}:"
     return steps(
-        value,
-        asset.unit,
-        "amount",
-        Reason.INVALID_QUANTITY,
-        f"unit of {asset.symbol}:",
-        unit=asset.symbol,
+        value, asset.unit, "amount", Reason.INVALID_QUANTITY, context, convert=asset.to_units
     )
 
 

@@ -24,9 +24,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openpit.core.errors import OpenpitError
+
+if TYPE_CHECKING:
+    from openpit.api.local import Credentials
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 DEFAULT_DATA_DIR = "./openpit-data"
@@ -56,15 +59,10 @@ def _server(args: argparse.Namespace) -> str:
 
 def _admin_client(args: argparse.Namespace) -> Any:
     from openpit.api.client import RestClient
-    from openpit.api.local import ADMIN_FILE, read_admin_key
+    from openpit.api.local import ADMIN_FILE
 
     data_dir = Path(args.data_dir)
-    try:
-        creds = read_admin_key(data_dir)
-    except OSError as exc:
-        raise CliError(
-            f"{exc}: check its permissions (run as the operator who runs serve)"
-        ) from None
+    creds = _read_admin_key(data_dir)
     if creds is None:
         raise CliError(
             f"no admin key at {data_dir / ADMIN_FILE}: start the server once with "
@@ -86,6 +84,18 @@ def _call(args: argparse.Namespace, method: str, path: str, body: object = None)
         if exc.status == 401:
             hint = ": the admin key in --data-dir does not belong to this server"
         raise CliError(f"server refused: {exc}{hint}") from None
+
+
+def _read_admin_key(data_dir: str | os.PathLike[str]) -> Credentials | None:
+    """The data directory's admin credentials (None if it has none yet)."""
+    from openpit.api.local import read_admin_key
+
+    try:
+        return read_admin_key(data_dir)
+    except OSError as exc:
+        raise CliError(
+            f"{exc}: check its permissions (run as the operator who runs serve)"
+        ) from None
 
 
 def _use_server(args: argparse.Namespace) -> bool:
@@ -295,15 +305,10 @@ def operator_token_key(
     """The admin key operator tokens are minted with (created offline if the data
     directory has none yet), and whether ``user`` exists there (created first when
     ``create``)."""
-    from openpit.api.local import ensure_admin_key, read_admin_key
+    from openpit.api.local import ensure_admin_key
     from openpit.store import SqliteStore
 
-    try:
-        creds = read_admin_key(data_dir)
-    except OSError as exc:
-        raise CliError(
-            f"{exc}: check its permissions (run as the operator who runs serve)"
-        ) from None
+    creds = _read_admin_key(data_dir)
     store = SqliteStore.in_data_dir(data_dir)
     try:
         if creds is None:

@@ -5,7 +5,7 @@ well-behaved trader keeps trading.
 Proves: 0 internal errors in replies, every reply JSON, every batch answered (the pong
 after it), no ``Traceback`` in the server's output, ``/healthz`` 200 afterwards, and every
 order and cancel of the well-behaved client acknowledged throughout. Closes without a
-close frame (1006) are judged separately (strict xfail, see below). Seeded:
+close frame (1006) are judged by the seed-1 test below. Seeded:
 ``OPENPIT_FUZZ_SEED`` repeats a run; a failure prints the seed and the batch of frames
 that caused it.
 """
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from bench._fuzzlive import TARGETS, Tally, Trader, run_fuzz
 
 from tests.reliability.harness import healthz, venue
@@ -56,18 +55,10 @@ def test_live_fuzz_every_dialect_no_internal_error_server_healthy(tmp_path: Path
     assert not tracebacks, f"seed {seed}: server tracebacks:\n" + "\n".join(tracebacks[:3])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server closes (4002 after 10 bad subscribes, 1008/4001 strikes, revocation) "
-    "end in 1006 at a client that is still sending: gateway/app.py's closer runs "
-    "ws.close() in its own task while the handler waits in ws.receive(); aiohttp then "
-    "gets the CLOSING message, sets _closing and closes the transport at once instead of "
-    "waiting close_timeout for the client's close frame, so the client's in-flight "
-    "frames hit a closed socket, the kernel answers RST and the client's unread close "
-    "frame is lost (seed 1: 12-17 of ~130 connections per run; sequential sends never "
-    "show it). Fix belongs to the close path (gateway/app.py), being reworked by the "
-    "flood-policy helper",
-)
 def test_live_fuzz_seed1_no_close_without_close_frame(tmp_path: Path) -> None:
+    """Every server close reaches a client that is still sending as a close frame: the
+    handler lingers (reads and drops until the client's close frame) instead of dropping
+    the transport, and invalid UTF-8 is caught by the gateway, not inside aiohttp's
+    parser (which would close the socket with the client's frames unread: a reset)."""
     tally, _, _, _, _ = _run(tmp_path, 1)
     assert not tally.abnormal, "\n".join(tally.abnormal[:5])

@@ -281,6 +281,7 @@ async def _serve(request: web.Request, forced: str | None) -> web.StreamResponse
         compress=s.compress or typed_ok,
         timeout=s.close_timeout,
         autoping=False,  # we answer pings ourselves and time the pongs (latency)
+        decode_text=False,  # ``_run`` decodes: invalid UTF-8 closes 1007 via ``_linger``
     )
     if not ws.can_prepare(request).ok:
         return web.Response(status=426, text="WebSocket upgrade required\n")
@@ -296,7 +297,8 @@ async def _serve(request: web.Request, forced: str | None) -> web.StreamResponse
         return web.Response(status=ABORTED, text="client gone\n")  # never sent, not logged
     app[_SOCKETS].add(ws)
     try:
-        name, first = forced, None
+        name = forced
+        first: str | bytes | None = None
         connected = time.monotonic()
         if name is None:
             try:  # a client silent for a whole ping interval is a flat client (spec 000)
@@ -308,7 +310,14 @@ async def _serve(request: web.Request, forced: str | None) -> web.StreamResponse
                     if _too_big(msg):
                         hub.count_close(CloseReason.TOO_BIG.value)
                     return ws
-                first = cast(str | bytes, msg.data)
+                first = cast(bytes, msg.data)  # TEXT too: ``decode_text=False``
+                if msg.type is WSMsgType.TEXT:
+                    try:
+                        first = cast(bytes, msg.data).decode()
+                    except UnicodeDecodeError:
+                        hub.count_close("protocol_error")
+                        await _linger(ws, 1007, "Invalid UTF-8 text message")
+                        return ws
                 name = sniff(first)
         dialect = hub.dialects.get(name)
         if dialect is None:
@@ -376,22 +385,49 @@ async def _run(
     ip_limits.attach(request, conn)  # unauthenticated: its address's frame bucket too
     conn.deflater = _deflater(ws, dialect)
 
+    task = asyncio.current_task()
+    assert task is not None
+    state = _CloseState()
+
     def closer(code: int, message: str) -> None:
-        if conn.close_task is None:
-            conn.close_task = asyncio.ensure_future(
-                ws.close(code=code, message=message.encode()[:120], drain=False)
-            )
+        # The close itself runs in this handler (``_linger``), never in a task of its
+        # own: aiohttp's ``close`` from another task while ``receive`` waits would drop
+        # the transport at once, and a client still sending would get a reset instead
+        # of our close frame. Waiting in ``receive``: wake the handler; otherwise the
+        # loop sees the request when the frame being handled is done.
+        if state.request is None:
+            state.request = (code, message)
+            if state.receiving:
+                task.cancel()
 
     conn.closer = closer
     hub.register(conn)
+    request.app[_SOCKETS].discard(ws)  # closed through the hub from now on
     reason = "client"
     try:
         if first is not None:
             await handle(hub, conn, first)
-        while True:
-            msg = await ws.receive()
-            if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
-                await handle(hub, conn, cast(str | bytes, msg.data))
+        while state.request is None:
+            state.receiving = True
+            try:
+                msg = await ws.receive()
+            except asyncio.CancelledError:
+                if state.request is None or task.uncancel() > 0:
+                    raise
+                break  # woken by ``closer``
+            finally:
+                state.receiving = False
+            if msg.type is WSMsgType.TEXT:
+                try:  # decoded here, not by aiohttp, so that a bad frame closes cleanly
+                    text = cast(bytes, msg.data).decode()
+                except UnicodeDecodeError:
+                    reason = "protocol_error"
+                    state.request = (1007, "Invalid UTF-8 text message")
+                    break
+                await handle(hub, conn, text)
+                continue
+            if msg.type is WSMsgType.BINARY:
+                await handle(hub, conn, cast(bytes, msg.data))
                 continue
             if msg.type is WSMsgType.PING:
                 await ws.pong(msg.data)
@@ -403,14 +439,32 @@ async def _run(
             if msg.type is WSMsgType.ERROR:
                 reason = CloseReason.TOO_BIG.value if ws.close_code == 1009 else "protocol_error"
             break
+        if state.request is not None:
+            conn.flush()  # the replies of this tick go before the close frame
+            await _linger(ws, *state.request)
     except asyncio.CancelledError:
         reason = "cancelled"
         raise
     finally:
         hub.unregister(conn, reason)
-        if conn.close_task is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await conn.close_task
+
+
+class _CloseState:
+    """A connection's close request and whether its handler waits in ``receive``."""
+
+    __slots__ = ("receiving", "request")
+
+    def __init__(self) -> None:
+        self.receiving = False
+        self.request: tuple[int, str] | None = None
+
+
+async def _linger(ws: web.WebSocketResponse, code: int, message: str) -> None:
+    """Send our close frame, then read and drop what the client still sends until its
+    close frame arrives (or ``close_timeout``): closing a socket with unread input would
+    reset it, and the client would lose our close frame."""
+    with contextlib.suppress(ConnectionError):
+        await ws.close(code=code, message=message.encode()[:120], drain=False)
 
 
 # -- running -------------------------------------------------------------------------------

@@ -85,7 +85,6 @@ class Connection:
         "bytes_out",
         "close_code",
         "close_reason",
-        "close_task",
         "closed",
         "closer",
         "connected",
@@ -140,7 +139,6 @@ class Connection:
         self.close_reason = ""
         self.closed: asyncio.Event = asyncio.Event()
         self.closer: Callable[[int, str], None] | None = None
-        self.close_task: asyncio.Task[object] | None = None
         self.endpoint = ""  # the URL path it connected to (envelope has four)
         self.connected = now
         self.last_beat = now  # last periodic heartbeat sent ("periodic" dialects)

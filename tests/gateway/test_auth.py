@@ -80,7 +80,7 @@ def test_replay_guard_window_passed_forgets_pairs() -> None:
 def test_hmac_revoked_key_is_rejected() -> None:
     from openpit.gateway import ApiKey
 
-    keys = InMemoryKeyStore([ApiKey("k", "s", "u", revoked=True)])
+    keys = InMemoryKeyStore([ApiKey("k", "s", "u", revoked=1)])
     auth = HmacAuthenticator(keys)
     try:
         auth.verify("k", 5, sign("s", "k", 5), now_ms=5)

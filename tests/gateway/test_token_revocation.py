@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from openpit.core.access import ApiKey, Permission
 from openpit.gateway import HUB
 from openpit.gateway.auth import (
-    ApiKey,
     AuthError,
     InMemoryKeyStore,
     JwtAuthenticator,
@@ -23,7 +23,7 @@ from tests.gateway.typed_env import token, typed_client, typed_live
 
 SECRET = "r" * 40
 ALICE = ApiKey("k_alice", "alice-secret", "alice")
-ADMIN = ApiKey("k_admin", "admin-secret", "admin", frozenset(), admin=True)
+ADMIN = ApiKey("k_admin", "admin-secret", "admin", frozenset({Permission.ADMIN}))
 
 
 def _auth(*keys: ApiKey, users: tuple[str, ...] = ()) -> JwtAuthenticator:
@@ -44,7 +44,7 @@ def test_token_minted_with_a_key_is_bound_to_it() -> None:
 
 
 def test_token_of_a_revoked_key_is_refused() -> None:
-    revoked = dataclasses.replace(ALICE, revoked=True)
+    revoked = dataclasses.replace(ALICE, revoked=1)
     with pytest.raises(AuthError, match="revoked"):
         _auth(revoked).authenticate_token(_token("alice", "k_alice"), _now_ms())
 
@@ -61,7 +61,7 @@ def test_token_minted_with_the_admin_key_is_good_for_any_existing_user() -> None
     auth = _auth(ADMIN, users=("carol",))
     assert auth.authenticate_token(_token("carol", "k_admin"), _now_ms()).token_key == "k_admin"
     with pytest.raises(AuthError, match="revoked"):
-        _auth(dataclasses.replace(ADMIN, revoked=True), users=("carol",)).authenticate_token(
+        _auth(dataclasses.replace(ADMIN, revoked=1), users=("carol",)).authenticate_token(
             _token("carol", "k_admin"), _now_ms()
         )
 
@@ -97,7 +97,7 @@ async def test_token_live_typed_session_closes_when_its_key_is_revoked() -> None
         await bob.send({"type": "authenticate", "token": token("bob", minted_with="bob-key")})
         await bob.type("authenticated")
 
-        env.keys.add(dataclasses.replace(KEYS["alice"], revoked=True))  # the store says so
+        env.keys.add(dataclasses.replace(KEYS["alice"], revoked=1))  # the store says so
         assert hub.close_key(KEYS["alice"].key_id, "API key revoked") == 1
         err = await alice.type("error")
         assert err["error"]["code"] == "AUTH_FAILED" and "revoked" in err["error"]["message"]

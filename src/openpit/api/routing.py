@@ -32,11 +32,10 @@ from openpit.api.signing import (
     HEADER_KEY,
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
-    Caller,
     RequestVerifier,
     SignatureError,
 )
-from openpit.store import Permission
+from openpit.core.access import Permission, Principal
 
 log = logging.getLogger("openpit.api")
 
@@ -62,7 +61,7 @@ class Call:
     """What a handler gets: the authenticated caller and the decoded inputs."""
 
     request: web.Request
-    caller: Caller | None
+    caller: Principal | None
     query: Any
     body: Any
     params: Mapping[str, int | str]
@@ -162,7 +161,7 @@ def wrap(
                 except SignatureError as exc:
                     limiter.check_ip(request.remote)
                     raise ApiError(401, UNAUTHORIZED, str(exc)) from None
-                limiter.check_key(caller.key_id)
+                limiter.check_key(caller.key_id or caller.user)
                 if not caller.can(needed):
                     raise ApiError(
                         403, FORBIDDEN, f"this API key lacks the {needed.value!r} permission"

@@ -23,11 +23,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from openpit.core.access import ApiKey, Principal
 from openpit.core.errors import OpenpitError
 from openpit.gateway.auth import ReplayGuard
-from openpit.store import ApiKey, Permission, Store
+from openpit.store import Store
 
 HEADER_KEY = "X-OPENPIT-APIKEY"
 HEADER_TIMESTAMP = "X-OPENPIT-TIMESTAMP"
@@ -54,16 +54,6 @@ class SignatureError(OpenpitError):
     """Authentication failed; ``str(exc)`` is safe to show."""
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
-    user: str
-    key_id: str
-    permissions: frozenset[Permission]
-
-    def can(self, permission: Permission) -> bool:
-        return permission in self.permissions or Permission.ADMIN in self.permissions
-
-
 class RequestVerifier:
     def __init__(self, store: Store, clock_ms: Callable[[], int], window_ms: int = 30_000):
         self.store = store
@@ -79,7 +69,7 @@ class RequestVerifier:
         method: str,
         path: str,
         body: bytes,
-    ) -> Caller:
+    ) -> Principal:
         if not api_key or not timestamp or not signature:
             raise SignatureError(
                 f"missing authentication headers: send {HEADER_KEY}, {HEADER_TIMESTAMP} and "
@@ -107,4 +97,4 @@ class RequestVerifier:
             )
         if not self.replays.check_and_remember(f"{api_key}:{expected}", ts, now):
             raise SignatureError("signature already used (replayed request)")
-        return Caller(user=key.user, key_id=key.key_id, permissions=key.permissions)
+        return Principal.of_key(key)

@@ -4,6 +4,7 @@ Use ``create_app(service, marketdata, keys, settings)`` and ``run_gateway(app)``
 see docs/gateway.md.
 """
 
+from openpit.core.access import ApiKey, Permission, Principal
 from openpit.gateway.app import (
     HUB,
     RunningGateway,
@@ -14,15 +15,12 @@ from openpit.gateway.app import (
     start_gateway,
 )
 from openpit.gateway.auth import (
-    ApiKey,
     Authenticator,
     AuthError,
     HmacAuthenticator,
     InMemoryKeyStore,
     JwtAuthenticator,
     KeyStore,
-    Permission,
-    Principal,
     sign,
 )
 from openpit.gateway.settings import GatewaySettings, RateLimit

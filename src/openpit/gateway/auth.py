@@ -24,43 +24,12 @@ import hashlib
 import heapq
 import hmac
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Protocol
 
+from openpit.core.access import USER_PERMISSIONS, ApiKey, Permission, Principal
 from openpit.core.errors import OpenpitError
 
 KEY_CLAIM = "key"  # the JWT claim naming the API key a token was minted with
-
-
-class Permission(StrEnum):
-    READ = "read"
-    TRADE = "trade"
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKey:
-    key_id: str
-    secret: str = field(repr=False)
-    user: str
-    permissions: frozenset[Permission] = frozenset({Permission.READ, Permission.TRADE})
-    revoked: bool = False
-    admin: bool = False  # the store's admin permission: may mint tokens for any user
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who a connection acts for once authenticated."""
-
-    user: str
-    permissions: frozenset[Permission]
-    # the API key; token (JWT) logins use "user:<user>", so connection limits are per user
-    key_id: str | None = None
-    expires_ms: int | None = None  # token logins: the token's ``exp`` (ms)
-    token_key: str | None = None  # token logins: the API key that minted the token
-
-    def can(self, permission: Permission) -> bool:
-        return permission in self.permissions
 
 
 class KeyStore(Protocol):
@@ -142,7 +111,7 @@ class HmacAuthenticator:
         key = self.keys.lookup(api_key)
         if key is None:
             raise AuthError("unknown API key")
-        if key.revoked:
+        if not key.active:
             raise AuthError("API key revoked")
         if abs(now_ms - timestamp) > self.window_ms:
             raise AuthError(
@@ -154,7 +123,7 @@ class HmacAuthenticator:
             raise AuthError("invalid signature")
         if not self.replays.check_and_remember(api_key, timestamp, now_ms):
             raise AuthError("signature already used (replayed api_key + timestamp)")
-        return Principal(user=key.user, permissions=key.permissions, key_id=key.key_id)
+        return Principal.of_key(key)
 
 
 class Authenticator(Protocol):
@@ -211,7 +180,8 @@ class JwtAuthenticator:
             raise AuthError("token expired")
         raw = claims.get("permissions", claims.get("scope", "read trade"))
         names = raw.split() if isinstance(raw, str) else raw if isinstance(raw, list) else []
-        perms = frozenset(Permission(p) for p in names if p in Permission.__members__.values())
+        # a token grants what a user's key may: read and trade (never admin)
+        perms = frozenset(Permission(p) for p in names if p in USER_PERMISSIONS)
         user = str(claims["sub"])
         minted_with = claims.get(KEY_CLAIM)
         if minted_with is not None and not isinstance(minted_with, str):
@@ -232,7 +202,7 @@ class JwtAuthenticator:
             key = directory.lookup(minted_with)
             if key is None:
                 raise AuthError("token's API key no longer exists")
-            if key.revoked:
+            if not key.active:
                 raise AuthError("token's API key was revoked")
             if key.user != user and not key.admin:
                 raise AuthError("token's API key belongs to another user")

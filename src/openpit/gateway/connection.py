@@ -26,8 +26,8 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from openpit.core.access import Principal
 from openpit.core.errors import OpenpitError
-from openpit.gateway.auth import Principal
 from openpit.gateway.frames import Deflater, close_frame, text_frame
 from openpit.gateway.limits import RateLimiter
 

@@ -24,12 +24,13 @@ from decimal import Decimal
 from typing import TypeVar
 
 from openpit.alerts.custom import AlertError
+from openpit.core.access import Permission
 from openpit.core.commands import Batch, CancelOrder, Command, ModifyOrder, PlaceOrder
 from openpit.core.enums import OrderType, Side, TimeInForce
 from openpit.core.errors import OpenpitError
 from openpit.core.events import OrderUpdate
 from openpit.core.instrument import Instrument, NotAMultiple, OutOfRange
-from openpit.gateway.auth import AuthError, Permission
+from openpit.gateway.auth import AuthError
 from openpit.gateway.connection import Connection
 from openpit.gateway.dialects.base import extension
 from openpit.gateway.hub import Hub, book_view, ticker_view

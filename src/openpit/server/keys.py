@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import secrets
 
-from openpit.gateway.auth import ApiKey as GatewayKey
-from openpit.gateway.auth import Permission as GatewayPermission
 from openpit.store import ApiKey, Permission, Store
-
-_TO_GATEWAY = {Permission.READ: GatewayPermission.READ, Permission.TRADE: GatewayPermission.TRADE}
 
 
 class StoreKeyStore:
@@ -26,18 +22,8 @@ class StoreKeyStore:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def lookup(self, key_id: str) -> GatewayKey | None:
-        key = self.store.get_api_key(key_id)
-        if key is None:
-            return None
-        return GatewayKey(
-            key_id=key.key_id,
-            secret=key.secret,
-            user=key.user,
-            permissions=frozenset(_TO_GATEWAY[p] for p in key.permissions if p in _TO_GATEWAY),
-            revoked=not key.active,
-            admin=Permission.ADMIN in key.permissions,
-        )
+    def lookup(self, key_id: str) -> ApiKey | None:
+        return self.store.get_api_key(key_id)
 
     def user_exists(self, user: str) -> bool:
         return self.store.get_user(user) is not None

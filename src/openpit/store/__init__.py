@@ -5,15 +5,14 @@ the data directory, WAL mode); ``HistoryWriter`` projects venue events into the
 history tables off the event loop.
 """
 
+from openpit.core.access import ApiKey, Permission
 from openpit.store.base import (
     Alert,
     AlertState,
     AlreadyExists,
-    ApiKey,
     HistoryCounts,
     NotFound,
     Page,
-    Permission,
     Store,
     StoreError,
     User,

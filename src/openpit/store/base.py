@@ -15,10 +15,11 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
+from openpit.core.access import ApiKey
 from openpit.core.enums import OrderStatus
 from openpit.core.errors import OpenpitError
 from openpit.core.events import Event, Fill, OrderUpdate, Trade
@@ -41,12 +42,6 @@ class NotFound(StoreError):
     """An operation on a row that does not exist (e.g. an API key for an unknown user)."""
 
 
-class Permission(StrEnum):
-    READ = "read"
-    TRADE = "trade"
-    ADMIN = "admin"
-
-
 class AlertState(StrEnum):
     ACTIVE = "active"
     TRIGGERED = "triggered"  # fired and not repeating
@@ -57,20 +52,6 @@ class AlertState(StrEnum):
 class User:
     id: str
     created: int
-
-
-@dataclass(frozen=True, slots=True)
-class ApiKey:
-    key_id: str
-    secret: str = field(repr=False)  # HMAC key: in clear here, sealed in the store
-    user: str
-    permissions: frozenset[Permission]
-    created: int
-    revoked: int | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked is None
 
 
 @dataclass(frozen=True, slots=True)

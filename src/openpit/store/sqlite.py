@@ -29,6 +29,7 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
+from openpit.core.access import ApiKey, Permission
 from openpit.core.enums import OrderStatus
 from openpit.core.events import Event, Fill, OrderUpdate, Trade
 from openpit.durability.private import make_private, open_private, private_dir
@@ -38,11 +39,9 @@ from openpit.store.base import (
     Alert,
     AlertState,
     AlreadyExists,
-    ApiKey,
     HistoryCounts,
     NotFound,
     Page,
-    Permission,
     User,
 )
 from openpit.store.sealing import Sealer

@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
+from openpit.core.access import Principal
 from openpit.core.events import InstrumentStatus, OrderUpdate, Position, Trade
 from openpit.core.instrument import Instrument
-from openpit.gateway.auth import Principal
 from openpit.gateway.model import (
     BookView,
     CloseReason,

@@ -23,9 +23,9 @@ from typing import Any, Final
 import msgspec
 
 from openpit.alerts.events import AnyAlertEvent, ExchangeConnectionStatus
+from openpit.core.access import Principal
 from openpit.core.events import InstrumentStatus, OrderUpdate, Position, Trade
 from openpit.core.instrument import PPM, Instrument
-from openpit.gateway.auth import Principal
 from openpit.gateway.dialects.frame_limits import (
     Int64,
     digits_id,

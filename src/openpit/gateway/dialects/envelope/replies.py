@@ -16,10 +16,10 @@ import math
 from collections.abc import Sequence
 from typing import Any, Final
 
+from openpit.core.access import Principal
 from openpit.core.enums import Reason
 from openpit.core.events import OrderUpdate
 from openpit.core.instrument import Instrument
-from openpit.gateway.auth import Principal
 from openpit.gateway.dialects.envelope.inbound import _OPERATIONS, _action
 from openpit.gateway.dialects.envelope.tables import (
     INVALID_CREDENTIALS,

@@ -12,8 +12,8 @@ Invariants:
 
 from __future__ import annotations
 
+from openpit.core.access import Principal
 from openpit.core.instrument import Instrument
-from openpit.gateway.auth import Principal
 from openpit.gateway.dialects.typed.tables import SUPPORTED
 from openpit.gateway.dialects.typed.wire import _encode, order_id_text, status_text
 from openpit.gateway.model import (

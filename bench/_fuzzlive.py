@@ -17,6 +17,7 @@ connection is reopened.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections import Counter
@@ -187,16 +188,19 @@ async def fuzz_connection(
     clock: Clock,
     tally: Tally,
     seed: int,
+    enough: asyncio.Event | None = None,
 ) -> None:
-    """Send ``frames`` fuzz frames to ``target``, reconnecting after documented closes."""
+    """Send ``frames`` fuzz frames to ``target``, reconnecting after documented closes
+    (stops early, at a batch boundary, once ``enough`` is set)."""
     sent = 0
-    while sent < frames:
+    enough = enough or asyncio.Event()
+    while sent < frames and not enough.is_set():
         tally.reconnects += 1
         ws = await http.ws_connect(f"ws://{base}{target.path}", autoping=True, max_msg_size=0)
         try:
             if target.login != "none":
                 await login(ws, target.login, key, jwt, clock)
-            while sent < frames:
+            while sent < frames and not enough.is_set():
                 batch = [gen.frame(target.seeds) for _ in range(min(BATCH, frames - sent))]
                 # invalid UTF-8 closes the connection (1007): send it last, nothing after it
                 batch.sort(key=lambda f: f.kind == "bad_utf8")
@@ -347,14 +351,24 @@ async def run_fuzz(
     seed: int,
     total_frames: int,
     parallel: int = 2,
+    *,
+    handled: int | None = None,
 ) -> tuple[Tally, Trader]:
     """``total_frames`` split evenly over ``TARGETS`` (``parallel`` connections each),
     with a ``Trader`` (user ``bob``) running throughout. Fuzzers log in as ``alice``
-    (keys) and ``demo`` (typed)."""
+    (keys) and ``demo`` (typed).
+
+    ``handled``: instead, go on until the server has handled that many frames (its
+    ``openpit_ws_messages_in``; what a client sends after a close the server decided is
+    read and dropped, not handled), ``total_frames`` then only bounds what is sent."""
     tally, trader, clock = Tally(), Trader(), Clock()
+    enough = asyncio.Event()
     async with aiohttp.ClientSession() as http:
         jwt = await mint_jwt(http, base, keys["demo"])
         trading = asyncio.create_task(trader.run(http, base, keys["bob"], clock))
+        watcher = None
+        if handled is not None:
+            watcher = asyncio.create_task(_watch_handled(http, base, handled, enough))
         jobs = []
         per = -(-total_frames // (len(TARGETS) * parallel))  # at least total_frames
         for t, target in enumerate(TARGETS):
@@ -362,7 +376,17 @@ async def run_fuzz(
                 gen = FrameGen(seed * 1000 + t * 10 + p)
                 jobs.append(
                     fuzz_connection(
-                        http, base, target, gen, per, keys["alice"], jwt, clock, tally, seed
+                        http,
+                        base,
+                        target,
+                        gen,
+                        per,
+                        keys["alice"],
+                        jwt,
+                        clock,
+                        tally,
+                        seed,
+                        enough,
                     )
                 )
         try:
@@ -370,4 +394,26 @@ async def run_fuzz(
         finally:
             trader.stop.set()
             await trading
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
     return tally, trader
+
+
+async def messages_handled(http: aiohttp.ClientSession, base: str) -> int:
+    """The server's count of frames it handled (``openpit_ws_messages_in`` in /metrics)."""
+    async with http.get(f"http://{base}/metrics") as resp:
+        text = await resp.text()
+    for line in text.splitlines():
+        if line.startswith("openpit_ws_messages_in"):
+            return int(float(line.split()[-1]))
+    raise RuntimeError("/metrics has no openpit_ws_messages_in")
+
+
+async def _watch_handled(
+    http: aiohttp.ClientSession, base: str, target: int, enough: asyncio.Event
+) -> None:
+    while await messages_handled(http, base) < target:
+        await asyncio.sleep(0.25)
+    enough.set()

@@ -176,8 +176,8 @@ def _keys_create(args: argparse.Namespace) -> int:
         body = {"user": args.user, "permissions": perms, "create_user": not args.no_create_user}
         out = _call(args, "POST", "/admin/keys", body)
     else:
-        from openpit.server.keys import new_key
         from openpit.store import Permission
+        from openpit.store.keys import new_key
 
         with _offline_store(args) as store:
             if store.get_user(args.user) is None:

@@ -24,10 +24,10 @@ from openpit.gateway import (
 )
 from openpit.gateway.auth import JwtAuthenticator
 from openpit.marketdata import MarketData
-from openpit.server.keys import StoreKeyStore, new_key
-from openpit.server.service import VenueService
 from openpit.store import HistoryWriter, Permission, SqliteStore
+from openpit.store.keys import StoreKeyStore, new_key
 from openpit.venue import Venue
+from openpit.venue.service import VenueService
 
 JWT_SECRET = "j" * 64
 
@@ -109,6 +109,7 @@ async def rest_env(
     for command in venue.genesis_commands():
         await service.submit(command)
     marketdata = MarketData(config)
+    service.attach_marketdata(marketdata)
     store = SqliteStore(tmp / "store.sqlite3")
     history = HistoryWriter(store.path)
     service.add_listener(lambda result: history.submit(result.events))

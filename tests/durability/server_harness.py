@@ -29,8 +29,8 @@ import aiohttp
 from openpit.config import load_demo_config
 from openpit.gateway import sign
 from openpit.ledger import LENDER
-from openpit.server.keys import new_key
 from openpit.store import Permission, SqliteStore
+from openpit.store.keys import new_key
 
 USERS = ("demo", "alice", "bob")
 SYMBOLS = {

@@ -70,7 +70,7 @@ def test_venue_service_with_durability_journal_acks_only_durable_commands(
 ) -> None:
     import asyncio
 
-    from openpit.server.service import VenueService
+    from openpit.venue.service import VenueService
 
     from .helpers import CountingFsync
 

@@ -9,8 +9,8 @@ from openpit.config.loader import parse_config
 from openpit.core.events import Trade
 from openpit.feeds.replay import SAMPLE_CSV, ReplayPlan, run_replay
 from openpit.feeds.simulator import FeedStats, Simulator, run_simulator, start_simulator
-from openpit.server.service import VenueService
 from openpit.venue import CommandResult, Venue
+from openpit.venue.service import VenueService
 from tests.feeds.helpers import CONFIG, T_OPEN
 from tests.feeds.test_simulator import _raw_demo
 

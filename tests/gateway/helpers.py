@@ -28,8 +28,8 @@ from openpit.gateway import (
     start_gateway,
 )
 from openpit.marketdata import MarketData
-from openpit.server.service import VenueService
 from openpit.venue import CommandResult, Venue
+from openpit.venue.service import VenueService
 
 T = TypeVar("T")
 
@@ -123,8 +123,8 @@ async def live(settings: GatewaySettings = FAST, **kwargs: Any) -> AsyncIterator
     venue = Venue(config)
     for cmd in venue.genesis_commands():
         venue.execute(cmd, 0)
-    service = VenueService(config, venue)
     md = MarketData(config)
+    service = VenueService(config, venue, marketdata=md)
     keys = InMemoryKeyStore(KEYS.values())
     app = create_app(service, md, keys, settings, **kwargs)
     gw = await start_gateway(app, "127.0.0.1", 0)

@@ -17,8 +17,8 @@ from openpit.config.loader import load_demo_config
 from openpit.gateway import HUB, GatewaySettings, InMemoryKeyStore, create_app, start_gateway
 from openpit.gateway.auth import JwtAuthenticator, create_token
 from openpit.marketdata import MarketData
-from openpit.server.service import VenueService
 from openpit.venue import CommandResult, Venue
+from openpit.venue.service import VenueService
 from tests.gateway.helpers import KEYS, Env
 
 SECRET = "typed-test-secret-0123456789abcdef0123456789"
@@ -48,7 +48,7 @@ async def typed_live(
     md = MarketData(config)
     for cmd in venue.genesis_commands():  # balances reach market data (portfolios)
         md.apply(venue.execute(cmd, 0).events)
-    service = VenueService(config, venue)
+    service = VenueService(config, venue, marketdata=md)
     keys = InMemoryKeyStore(KEYS.values())
     auth = JwtAuthenticator(SECRET, directory=keys if directory else None)
     app = create_app(service, md, keys, settings, authenticator=auth)

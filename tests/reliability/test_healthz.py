@@ -21,9 +21,9 @@ from openpit.core.health import Health, HealthBoard
 from openpit.gateway import InMemoryKeyStore, create_app, start_gateway
 from openpit.gateway.app import HEALTH
 from openpit.marketdata import MarketData
-from openpit.server.service import VenueService
 from openpit.store import HistoryWriter, SqliteStore
 from openpit.venue import Venue
+from openpit.venue.service import VenueService
 from tests.gateway.helpers import FAST, run_async
 from tests.store.test_history_writer import FatalStore, _updates
 

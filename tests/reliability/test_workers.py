@@ -13,8 +13,8 @@ from openpit.config import load_demo_config
 from openpit.core.commands import Deposit
 from openpit.core.health import HealthBoard, State
 from openpit.durability import FsyncMode, JournalWriteFailed, JournalWriter
-from openpit.server.service import VenueService
 from openpit.venue import CommandResult, Venue
+from openpit.venue.service import VenueService
 from tests.gateway.helpers import run_async
 
 

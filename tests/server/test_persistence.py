@@ -23,9 +23,9 @@ from openpit.server.persistence import (
     durability_config,
     history_refill,
 )
-from openpit.server.service import VenueService
 from openpit.store import HistoryWriter, SqliteStore
 from openpit.venue import CommandResult, Venue
+from openpit.venue.service import VenueService
 
 
 def _with_server_table(**table: object) -> VenueConfig:

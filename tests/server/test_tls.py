@@ -38,10 +38,10 @@ from openpit.api import signed_headers
 from openpit.cli import main as cli_main
 from openpit.config import load_demo_config
 from openpit.gateway import sign
-from openpit.server.keys import new_key
 from openpit.server.main import run_server
 from openpit.server.tls import KEY_FILE, TLS_DIR, TlsError, resolve_tls, server_context
 from openpit.store import Permission, SqliteStore
+from openpit.store.keys import new_key
 
 CHROMIUM = Path("/usr/bin/chromium")
 UTC = datetime.UTC

@@ -37,8 +37,8 @@ from openpit.api.signing import (
 )
 from openpit.gateway.app import HUB
 from openpit.marketdata import MarketData
-from openpit.server.service import VenueService
 from openpit.store import HistoryWriter, Store
+from openpit.venue.service import VenueService
 
 API = web.AppKey("openpit.api", Api)
 RATE_LIMITER = web.AppKey("openpit.api.rate_limiter", RestRateLimiter)

@@ -39,45 +39,17 @@ from openpit.core.commands import (
 from openpit.core.enums import OrderType, Reason
 from openpit.core.events import OrderUpdate
 from openpit.core.instrument import PPM, Instrument
-from openpit.engine.order import Order
 from openpit.gateway.app import HUB
 from openpit.marketdata import MarketData
-from openpit.server.keys import new_key
-from openpit.server.service import VenueService
 from openpit.store import AlreadyExists, HistoryWriter, Permission, Store
+from openpit.store.keys import new_key
 from openpit.venue import CommandResult
+from openpit.venue.service import VenueService
 
 AlertPublisher = Callable[[Sequence[AnyAlertEvent]], None]
 
 _LIMIT_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
 _MAX_ID = 2**53
-
-
-def order_event(o: Order, ts: int) -> OrderUpdate:
-    """A live engine order as the ``OrderUpdate`` its owner would see now."""
-    return OrderUpdate(
-        ts=ts,
-        user=o.user,
-        order_id=o.order_id,
-        client_order_id=o.client_order_id,
-        instrument=o.instrument,
-        side=o.side,
-        type=o.type,
-        tif=o.tif,
-        status=o.status,
-        price=o.price,
-        stop_price=o.stop_price,
-        qty=o.qty,
-        filled=o.filled,
-        remaining=o.remaining,
-        cancelled=o.cancelled,
-        filled_value=o.filled_value,
-        created_ts=o.created_ts,
-        post_only=o.post_only,
-        reduce_only=o.reduce_only,
-        margin=o.margin,
-        leverage=o.leverage,
-    )
 
 
 @dataclass
@@ -138,16 +110,9 @@ class Api:
         return found
 
     def live(self, user: str, order_id: int | None, client_id: str | None) -> OrderUpdate | None:
-        venue = self.service.venue
-        engine = venue.engine
-        if order_id is not None:
-            o = engine.order(order_id) if order_id < _MAX_ID else None
-        else:
-            assert client_id is not None
-            o = engine.order_by_client_id(user, client_id)
-        if o is None or o.user != user:
+        if order_id is not None and order_id >= _MAX_ID:
             return None
-        return order_event(o, venue.ts)
+        return self.service.order(user, order_id, client_id)
 
     async def find(self, user: str, order_id: int | None, client_id: str | None) -> OrderUpdate:
         u = self.live(user, order_id, client_id)
@@ -173,7 +138,7 @@ class Api:
 
     # -- public ----------------------------------------------------------------------------
     async def get_instruments(self, call: Call) -> list[s.InstrumentInfo]:
-        venue = self.service.venue
+        service = self.service
         return [
             s.InstrumentInfo(
                 id=i.id,
@@ -189,7 +154,7 @@ class Api:
                 max_leverage=i.max_leverage,
                 maker_fee=convert.dec(i.maker_fee),
                 taker_fee=convert.dec(i.taker_fee),
-                halted=venue.is_halted(i.id),
+                halted=service.is_halted(i.id),
             )
             for i in self.service.config.instruments.values()
         ]
@@ -282,7 +247,7 @@ class Api:
     async def get_status(self, call: Call) -> s.Status:
         hub = self.app[HUB]
         cfg = self.service.config
-        venue = self.service.venue
+        service = self.service
         return s.Status(
             status="ok" if hub.accepting else "shutting_down",
             server_time=self.now(),
@@ -294,7 +259,7 @@ class Api:
                 for v in cfg.venues.values()
             ],
             instruments=[
-                s.InstrumentState(symbol=i.id, exchange=i.venue, halted=venue.is_halted(i.id))
+                s.InstrumentState(symbol=i.id, exchange=i.venue, halted=service.is_halted(i.id))
                 for i in cfg.instruments.values()
             ],
         )
@@ -304,14 +269,14 @@ class Api:
         assets = self.service.config.assets
         return [
             convert.balance(assets[a], av, rs)
-            for a, (av, rs) in sorted(self.service.venue.ledger.balances(call.user).items())
+            for a, (av, rs) in sorted(self.service.balances(call.user).items())
             if a in assets
         ]
 
     async def get_positions(self, call: Call) -> list[s.PositionReply]:
         return [
             convert.position(self.inst_of(p.instrument), p)
-            for p in self.service.venue.ledger.positions(call.user)
+            for p in self.service.positions(call.user)
         ]
 
     # -- orders ----------------------------------------------------------------------------
@@ -416,10 +381,9 @@ class Api:
     async def list_open_orders(self, call: Call) -> list[s.OrderReply]:
         q: s.OrdersQuery = call.query
         inst = self.maybe_instrument(q.symbol, q.exchange)
-        venue = self.service.venue
-        orders = venue.engine.open_orders(call.user, None if inst is None else inst.id)
+        orders = self.service.open_orders(call.user, None if inst is None else inst.id)
         return [
-            convert.order(self.inst_of(o.instrument), order_event(o, venue.ts))
+            convert.order(self.inst_of(o.instrument), o)
             for o in sorted(orders, key=lambda o: o.order_id)
         ]
 
@@ -579,15 +543,14 @@ class Api:
             raise ApiError(
                 400, INVALID, f"unknown asset {b.asset!r} (one of {', '.join(cfg.assets)})"
             )
-        ledger = self.service.venue.ledger
-        if self.store.get_user(b.user) is None and not ledger.balances(b.user):
+        if self.store.get_user(b.user) is None and not self.service.balances(b.user):
             raise ApiError(404, Reason.UNKNOWN_USER.value, f"unknown user {b.user!r}")
         units = convert.asset_units(asset, b.amount)
         kind = Deposit if deposit else Withdraw
         result = await self.service.submit(kind(user=b.user, asset=asset.symbol, units=units))
         if not result.ok:
             raise ApiError.rejected(result.reason, result.message)
-        available, reserved = ledger.balance(b.user, asset.symbol)
+        available, reserved = self.service.balance(b.user, asset.symbol)
         return s.FundsReply(
             user=b.user, asset=asset.symbol, balance=convert.balance(asset, available, reserved)
         )

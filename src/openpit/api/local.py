@@ -23,8 +23,8 @@ from typing import Protocol
 
 from openpit.durability.private import open_private, private_dir
 from openpit.gateway.auth import KEY_CLAIM
-from openpit.server.keys import new_key
 from openpit.store import Permission, Store
+from openpit.store.keys import new_key
 
 ADMIN_USER = "admin"
 ADMIN_FILE = "admin-key.json"

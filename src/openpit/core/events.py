@@ -95,6 +95,10 @@ class OrderUpdate(UserEvent, kw_only=True, tag="order"):
     reduce_only: bool = False
     margin: bool = False
     leverage: int = 1
+    # fees charged on this order by the fills this update reports (quote units; the venue
+    # fills these in), and the rate of the latest of those fills
+    fee: int = 0
+    fee_rate_ppm: int = 0
 
 
 class Fill(UserEvent, kw_only=True, tag="fill"):

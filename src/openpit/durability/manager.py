@@ -11,7 +11,7 @@ Invariants:
 - One process owns a data directory at a time (an exclusive ``flock`` on ``LOCK``).
 - ``open`` recovers before anything is written, and the writer continues at
   ``recovered.seq + 1``: sequence numbers are never reused and never skip.
-- ``append``/``commit`` are the server's journal (``openpit.server.service.Journal``);
+- ``append``/``commit`` are the server's journal (``openpit.venue.service.Journal``);
   a snapshot is taken only at a seq that is journaled, after committing it.
 - Journal segments are pruned only when covered by the *oldest* kept snapshot, so
   falling back to the previous snapshot still finds its journal tail.

@@ -47,7 +47,7 @@ from openpit.core.enums import OrderType, Side, TimeInForce
 from openpit.core.errors import OpenpitError
 from openpit.core.instrument import PPM, Instrument, NotAMultiple, OutOfRange
 from openpit.feeds.simulator.driver import FeedStats
-from openpit.server.service import VenueService
+from openpit.venue.service import VenueService
 
 SAMPLE_CSV = Path(__file__).parent / "data" / "sample_btcusdt.csv"
 COLUMNS = ("ts_ms", "kind", "price", "qty", "side")

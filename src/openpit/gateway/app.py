@@ -130,17 +130,16 @@ def create_app(
     settings: GatewaySettings | None = None,
     *,
     authenticator: Authenticator | None = None,
-    apply_marketdata: bool = True,
     root_handler: Handler | None = None,
     clock_ms: Callable[[], int] = wall_ms,
     accounts: AccountSource | None = None,
 ) -> web.Application:
     """The gateway as an aiohttp application (HTTP + WebSocket on one port).
 
-    ``apply_marketdata``: the gateway folds every published result into ``marketdata``
-    (the default; then nothing else may call ``marketdata.apply``).
+    ``marketdata`` is read only: the venue service applies every result to it before it
+    publishes (``VenueService(..., marketdata=...)``).
     ``root_handler``: serves plain HTTP ``GET /`` (e.g. the dashboard).
-    ``accounts``: balances/positions for account streams (default: ``service.venue.ledger``).
+    ``accounts``: balances/positions for account streams (default: the service's queries).
     """
     settings = settings or GatewaySettings()
     hub = Hub(
@@ -150,9 +149,8 @@ def create_app(
         settings,
         load_dialects(),
         authenticator=authenticator,
-        apply_marketdata=apply_marketdata,
         clock_ms=clock_ms,
-        accounts=accounts or getattr(getattr(service, "venue", None), "ledger", None),
+        accounts=accounts,
     )
     hub.streams = Streams(hub)
     app = web.Application()

@@ -13,9 +13,10 @@ Invariants:
 - Snapshot-style streams (order book top-N, ticker) are conflated per instrument to
   at most one message per interval, and a trailing message always carries the
   state after the last change.
-- The hub is the one that folds venue events into the market-data facade
-  (``apply``) unless told otherwise; results arrive in sequence order from the
-  service, so market data sees every event once, in order.
+- The hub renders what the venue published (``Publication``: the result, its market
+  updates, order updates carrying their fees) and computes no venue numbers: market data
+  is applied by the venue service, orders are resolved by the venue's indexes, and the
+  hub keeps no shadow of either.
 - Slow consumers are closed with the dialect's policy close; their outbox is dropped
   (they will resubscribe); other connections are not affected.
 """
@@ -25,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -46,7 +46,6 @@ from openpit.core.commands import Command
 from openpit.core.events import (
     Balance,
     BookLevel,
-    Event,
     Fill,
     InstrumentStatus,
     OrderUpdate,
@@ -74,6 +73,7 @@ from openpit.gateway.settings import GatewaySettings
 from openpit.gateway.subscriptions import Key, Registry
 from openpit.marketdata import Candle, MarketUpdates
 from openpit.venue import CommandResult
+from openpit.venue.views import Publication
 
 if TYPE_CHECKING:
     from openpit.gateway.streams import Streams
@@ -99,15 +99,27 @@ ALERT_CHANNELS: dict[type, Channel] = {
 
 
 class Service(Protocol):
-    """``openpit.server.service.VenueService`` as the gateway uses it."""
+    """``openpit.venue.service.VenueService`` as the gateway uses it."""
 
     config: VenueConfig
 
     async def submit(self, command: Command) -> CommandResult: ...
 
-    def add_listener(self, listener: Callable[[CommandResult], None]) -> None: ...
+    def submit_deferred(
+        self, command: Command, done: Callable[[CommandResult], None]
+    ) -> CommandResult: ...
 
-    def remove_listener(self, listener: Callable[[CommandResult], None]) -> None: ...
+    def add_listener(self, listener: Callable[[Publication], None]) -> None: ...
+
+    def remove_listener(self, listener: Callable[[Publication], None]) -> None: ...
+
+    def order(
+        self, user: str, order_id: int | None, client_order_id: str | None
+    ) -> OrderUpdate | None: ...
+
+    def balances(self, user: str) -> dict[str, tuple[int, int]]: ...
+
+    def positions(self, user: str) -> list[Position]: ...
 
 
 class BookLike(Protocol):
@@ -151,8 +163,6 @@ class MarketSource(Protocol):
     ``unsubscribe_depth``, candles ``history`` and ``advance`` (``MarketData`` has all).
     """
 
-    def apply(self, events: Sequence[Event]) -> object: ...
-
     def book_snapshot(self, instrument: str, depth: int = 0) -> BookLike: ...
 
     def ticker(self, instrument: str) -> TickerLike: ...
@@ -189,15 +199,6 @@ class AlertManager(Protocol):
     def list(self, user: str) -> list[AlertInfo]: ...
 
     def delete(self, user: str, alert_id: int) -> AlertInfo | None: ...
-
-
-@dataclass(slots=True)
-class LiveOrder:
-    instrument: str
-    user: str
-    client_order_id: str | None
-    fee: OrderFee = field(default_factory=OrderFee)
-    fee_lots: int = 0  # filled lots whose fees ``fee`` includes
 
 
 @dataclass(slots=True)
@@ -261,7 +262,6 @@ class Hub:
         dialects: Mapping[str, Dialect],
         *,
         authenticator: Authenticator | None = None,
-        apply_marketdata: bool = True,
         clock_ms: Callable[[], int] = wall_ms,
         accounts: AccountSource | None = None,
     ) -> None:
@@ -272,17 +272,15 @@ class Hub:
         self.dialects = dict(dialects)
         self.hmac = HmacAuthenticator(keys, settings.signature_window_ms)
         self.authenticator = authenticator
-        self.apply_marketdata = apply_marketdata
         self.clock_ms = clock_ms
         self.registry = Registry(on_open=self._key_opened, on_close=self._key_closed)
-        self.accounts = accounts
+        self.accounts: AccountSource = service if accounts is None else accounts
         self.alert_manager: AlertManager | None = None
         self.streams: Streams | None = None  # typed-dialect derived streams (create_app)
         self.key_connections = KeyConnections(settings.max_connections_per_key)
         self.connections: dict[Connection, None] = {}
         self.stats = Stats()
         self.venue_status: dict[str, str] = dict.fromkeys(self.config.venues, "connected")
-        self.orders: dict[int, LiveOrder] = {}
         self.accepting = True
         self._dirty: list[Connection] = []
         self._pending: dict[Key, dict[str, list[bytes]]] = {}
@@ -290,7 +288,7 @@ class Hub:
         self._throttles: dict[tuple[Channel, str], _Throttle] = {}
         self._next_id = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        service.add_listener(self.on_result)
+        service.add_listener(self.on_publication)
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -299,7 +297,7 @@ class Hub:
         return self._loop
 
     def detach(self) -> None:
-        self.service.remove_listener(self.on_result)
+        self.service.remove_listener(self.on_publication)
         for throttle in self._throttles.values():
             if throttle.handle is not None:
                 throttle.handle.cancel()
@@ -465,26 +463,21 @@ class Hub:
         self.publish(key, render)
 
     # -- venue results ------------------------------------------------------------------
-    def on_result(self, result: CommandResult) -> None:
+    def on_publication(self, publication: Publication) -> None:
+        updates = publication.updates
+        if updates is not None:
+            self.on_updates(updates)
+        result = publication.result
+        if result is None:  # a market-data clock step: 24 h windows moved too
+            if updates is not None:
+                for iid, u in updates.instruments.items():
+                    if u.ticker_changed:
+                        self.touch(Channel.TICKER, iid)
+            return
         events = result.events
-        if self.apply_marketdata and events:
-            updates = self.marketdata.apply(events)
-            if isinstance(updates, MarketUpdates):
-                self.on_updates(updates)
         if not events:
             return
         insts = self.config.instruments
-        # The ledger's fills come after the engine's order updates of the same command;
-        # each update carries the fees of the fills it reports (see ``_on_order``).
-        fills: dict[int, deque[Fill]] = {}
-        for ev in events:
-            if type(ev) is Fill:
-                assert isinstance(ev, Fill)
-                queued = fills.get(ev.order_id)
-                if queued is None:
-                    fills[ev.order_id] = deque((ev,))
-                else:
-                    queued.append(ev)
         accounts: dict[str, None] = {}
         for ev in events:
             t = type(ev)
@@ -502,7 +495,7 @@ class Hub:
                 self.touch(Channel.TICKER, ev.instrument)
             elif t is OrderUpdate:
                 assert isinstance(ev, OrderUpdate)
-                self._on_order(insts[ev.instrument], ev, fills.get(ev.order_id))
+                self._on_order(insts[ev.instrument], ev)
             elif t is Position:
                 assert isinstance(ev, Position)
                 inst = insts[ev.instrument]
@@ -530,9 +523,6 @@ class Hub:
             elif t is Balance:
                 assert isinstance(ev, Balance)
                 accounts[ev.user] = None
-        for rest in fills.values():  # fills no update reported (none expected): keep totals
-            while rest:
-                self._on_fill(rest.popleft())
         for user in accounts:
             key = (Channel.ACCOUNT.value, ALL_INSTRUMENTS, user)
             if key in self.registry.subs:
@@ -546,9 +536,7 @@ class Hub:
                     )
 
     def account_view(self, user: str) -> AccountView | None:
-        """Balances and positions of ``user`` from the ledger, now (None without one)."""
-        if self.accounts is None:
-            return None
+        """Balances and positions of ``user`` as the venue holds them now."""
         assets, insts = self.config.assets, self.config.instruments
         balances = tuple(
             (assets[asset], avail, reserved)
@@ -582,20 +570,6 @@ class Hub:
                     (Channel.CANDLES.value, iid, candle.interval),
                     lambda d, i=inst, c=candle, t=ts: _ext(d, "render_candle", i, c, t),  # type: ignore[misc]
                 )
-
-    def advance(self, ts: int) -> MarketUpdates | None:
-        """Move the market-data clock (candle closes, 24 h window) and publish."""
-        advance = getattr(self.marketdata, "advance", None)
-        if advance is None:
-            return None
-        updates = advance(ts)
-        if isinstance(updates, MarketUpdates):
-            self.on_updates(updates)
-            for iid, u in updates.instruments.items():
-                if u.ticker_changed:
-                    self.touch(Channel.TICKER, iid)
-            return updates
-        return None
 
     def _key_opened(self, key: Key) -> None:
         if key[0] == Channel.BOOK_DELTA.value:
@@ -635,43 +609,14 @@ class Hub:
                 lambda d: _ext(d, "render_alert", event, inst),
             )
 
-    def _on_fill(self, fill: Fill) -> None:
-        live = self.orders.get(fill.order_id)
-        if live is None:
-            live = self.orders[fill.order_id] = LiveOrder(
-                fill.instrument, fill.user, fill.client_order_id
-            )
-        live.fee = OrderFee(live.fee.units + fill.fee, fill.fee_asset, fill.fee_rate_ppm)
-        live.fee_lots += fill.qty
-
-    def _on_order(
-        self, inst: Instrument, order: OrderUpdate, fills: deque[Fill] | None = None
-    ) -> None:
-        live = self.orders.get(order.order_id)
-        if live is None:
-            live = self.orders[order.order_id] = LiveOrder(
-                order.instrument, order.user, order.client_order_id
-            )
-        while fills and live.fee_lots + fills[0].qty <= order.filled:
-            self._on_fill(fills.popleft())  # the fills this update reports, in order
-        fee = live.fee
-        if order.status.is_final:
-            del self.orders[order.order_id]
+    def _on_order(self, inst: Instrument, order: OrderUpdate) -> None:
+        fee = OrderFee(order.fee, inst.quote.symbol, order.fee_rate_ppm)
         for ikey in (order.instrument, ALL_INSTRUMENTS):
             self.publish_private(
                 (Channel.ORDERS.value, ikey, order.user),
                 order.user,
                 lambda d, e=order, f=fee: d.render_order(inst, e, f),  # type: ignore[misc]
             )
-
-    def find_order(self, user: str, order_id: int | None, client_id: str | None) -> int | None:
-        if order_id is not None:
-            live = self.orders.get(order_id)
-            return order_id if live is not None and live.user == user else None
-        for oid, live in self.orders.items():
-            if live.user == user and live.client_order_id == client_id:
-                return oid
-        return None
 
     # -- conflated snapshot streams ------------------------------------------------------
     def touch(self, channel: Channel, instrument: str) -> None:

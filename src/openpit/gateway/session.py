@@ -606,13 +606,13 @@ def _command(
         )
         action = "cancel"
     else:
-        oid = hub.find_order(user, request.order_id, request.client_order_id)
-        if oid is None:
+        live = hub.service.order(user, request.order_id, request.client_order_id)
+        if live is None:
             raise Refusal(ErrorKind.NOT_FOUND, "unknown order (not live for this user)")
-        inst = hub.config.instruments[hub.orders[oid].instrument]
+        inst = hub.config.instruments[live.instrument]
         command = ModifyOrder(
             user=user,
-            order_id=oid,
+            order_id=live.order_id,
             qty=None if request.amount is None else _steps(hub, conn, request.amount, "qty", inst),
             price=None
             if request.price is None
@@ -638,7 +638,7 @@ def _place(
     if (
         client_order_id is None
         and fallback is not None
-        and hub.find_order(user, None, fallback) is None
+        and hub.service.order(user, None, fallback) is None
     ):
         client_order_id = fallback
     return PlaceOrder(

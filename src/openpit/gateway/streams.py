@@ -43,7 +43,7 @@ from openpit.gateway.model import (
     ErrorKind,
 )
 from openpit.gateway.subscriptions import Key
-from openpit.venue import CommandResult
+from openpit.venue.views import Publication
 
 if TYPE_CHECKING:
     from openpit.gateway.hub import Hub
@@ -105,7 +105,7 @@ class Streams:
                 log.exception("typed streams timer failed")
 
     # -- venue results --------------------------------------------------------------------
-    def on_result(self, result: CommandResult) -> None:
+    def on_result(self, result: Publication) -> None:
         traded: dict[str, int] = {}
         published: set[tuple[str, str]] = set()
         users: dict[str, None] = {}

@@ -54,7 +54,6 @@ from openpit.gateway import HUB, create_app, start_gateway
 from openpit.gateway.app import HEALTH
 from openpit.gateway.settings import GatewaySettings
 from openpit.marketdata import MarketData
-from openpit.server.keys import StoreKeyStore, ensure_demo_key
 from openpit.server.persistence import (
     SnapshotTask,
     check_restored_config,
@@ -63,11 +62,12 @@ from openpit.server.persistence import (
 )
 from openpit.server.restore import TailTrades, account_seed_events, restore_marketdata
 from openpit.server.risk import wire_risk
-from openpit.server.service import VenueService, wall_clock_ms
 from openpit.server.tls import TlsSetup, resolve_tls
 from openpit.server.tokens import jwt_settings
 from openpit.store import HistoryWriter, SqliteStore
+from openpit.store.keys import StoreKeyStore, ensure_demo_key
 from openpit.venue import Venue
+from openpit.venue.service import VenueService, wall_clock_ms
 from openpit.web import add_web_routes, dashboard
 
 log = logging.getLogger("openpit.serve")
@@ -156,7 +156,7 @@ async def run_server(
         time.perf_counter() - started,
     )
     service = VenueService(config, venue, durability)
-    service.add_listener(lambda result: history.submit(result.events))
+    service.add_listener(lambda published: history.submit(published.events))
     snapshots = SnapshotTask(durability, history)
     service.add_listener(snapshots.on_published)  # after the history listener
     board = HealthBoard([history.health, durability.writer.health, service.health])
@@ -169,6 +169,7 @@ async def run_server(
     marketdata.apply(account_seed_events(venue))
     restore_marketdata(marketdata, store.path, tail, now=service.clock())
     tail.trades.clear()
+    service.attach_marketdata(marketdata)  # from now on applied once per published result
     demo_key = ensure_demo_key(store, DEMO_USER, wall_clock_ms())
     admin_key = ensure_admin_key(store, data_dir, wall_clock_ms())
     jwt = jwt_settings(config, data_dir)  # [server] jwt_* or the data dir's jwt-secret

@@ -34,6 +34,7 @@ from openpit.core.health import Health
 from openpit.durability import Durability, DurabilityConfig, FsyncMode
 from openpit.store import HistoryWriter
 from openpit.venue import CommandResult, Venue
+from openpit.venue.views import Publication
 
 log = logging.getLogger("openpit.serve")
 
@@ -116,7 +117,7 @@ class SnapshotTask:
         self.health = Health("snapshots", alive=self._alive)
         self._failures = 0
 
-    def on_published(self, result: CommandResult) -> None:
+    def on_published(self, result: Publication) -> None:
         """A ``VenueService`` listener; add it after the history listener."""
         self.published_seq = result.seq
 

@@ -26,8 +26,9 @@ from openpit.core.commands import Command
 from openpit.gateway.hub import Hub
 from openpit.gateway.model import AlertInfo
 from openpit.marketdata import MarketData
-from openpit.server.service import VenueService
 from openpit.venue import CommandResult
+from openpit.venue.service import VenueService
+from openpit.venue.views import Publication
 
 log = logging.getLogger("openpit.risk")
 
@@ -64,7 +65,7 @@ class RiskWiring:
             self._submits.add(task)
             task.add_done_callback(self._submits.discard)
 
-    def on_result(self, result: CommandResult) -> None:
+    def on_result(self, result: Publication) -> None:
         if not result.events:
             return
         try:
@@ -77,7 +78,7 @@ class RiskWiring:
 
     def tick(self) -> None:
         ts = self.service.clock()
-        updates = self.hub.advance(ts)
+        updates = self.service.advance(ts)
         changed = () if updates is None else updates.instruments.keys()
         events, commands = self.services.on_tick(self.marketdata, ts, changed)
         self.publish(events)

@@ -1,4 +1,4 @@
-"""The sequencer: the venue's single writer."""
+"""The venue: the sequencer (single writer), its service (journal, publication) and views."""
 
 from openpit.venue.sequencer import CommandResult, Venue
 

@@ -59,6 +59,7 @@ from openpit.core.instrument import INT64_MAX
 from openpit.engine import Engine
 from openpit.engine.order import Order
 from openpit.ledger import LENDER, Ledger
+from openpit.venue.fees import OrderFees
 
 MAX_LIQUIDATION_ROUNDS: Final = 16
 _MARKET_TYPES: Final = frozenset({Trade, BookLevel, InstrumentStatus})
@@ -101,6 +102,11 @@ class Venue:
         self._useq: dict[str, int] = {}
         self._halts: dict[str, _Halt] = {}
         self._marked_trade_seq = 0  # engine.trade_seq when marks were last updated
+        self.fees = OrderFees()
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        state.setdefault("fees", OrderFees())  # snapshots from before fees were kept
+        self.__dict__.update(state)
 
     # -- public -------------------------------------------------------------------------
     def execute(self, command: Command, ts: int) -> CommandResult:
@@ -110,6 +116,7 @@ class Venue:
         self._expire(ts, events)
         result = self._dispatch(command, ts, events)
         self._after_trades(ts, events)
+        self.fees.apply(events)
         self._stamp(events)
         result.events = events
         return result
@@ -360,6 +367,12 @@ class Venue:
         )
         return CommandResult(seq=self.seq, ts=ts)
 
+    def find_order(
+        self, user: str, order_id: int | None, client_order_id: str | None
+    ) -> Order | None:
+        """A live order of ``user`` by id or client order id (the engine's indexes)."""
+        return self._find(user, order_id, client_order_id)
+
     # -- housekeeping -------------------------------------------------------------------
     def _find(self, user: str, order_id: int | None, client_order_id: str | None) -> Order | None:
         if order_id is not None:
@@ -453,3 +466,4 @@ class Venue:
         yield ("halts", tuple(sorted((k, v.reason, v.until) for k, v in self._halts.items())))
         yield from self.engine.state_items()
         yield from self.ledger.state_items()
+        yield from self.fees.state_items()

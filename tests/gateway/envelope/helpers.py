@@ -30,8 +30,8 @@ from openpit.gateway import (
 from openpit.gateway.hub import Hub
 from openpit.marketdata import MarketData
 from openpit.server.risk import RiskWiring, wire_risk
-from openpit.server.service import VenueService
 from openpit.venue import Venue
+from openpit.venue.service import VenueService
 from tests.gateway.helpers import FAST, KEYS, Client, fresh_ms
 from tests.venue.helpers import T0
 
@@ -138,8 +138,8 @@ async def envelope_env(
         venue.execute(cmd, T0)
     if next_order_id is not None:
         venue.next_order_id = next_order_id
-    service = VenueService(config, venue, clock=VenueClock())
     md = MarketData(config)
+    service = VenueService(config, venue, clock=VenueClock(), marketdata=md)
     app = create_app(service, md, InMemoryKeyStore(KEYS.values()), settings)
     risk = wire_risk(RiskServices(config), service, md, app[HUB], tick_s=0.05)
     gw = await start_gateway(app, "127.0.0.1", 0)

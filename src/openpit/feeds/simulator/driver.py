@@ -20,8 +20,8 @@ from openpit.config.loader import VenueConfig
 from openpit.core.commands import Batch, Command
 from openpit.feeds.simulator.core import MarketView, Simulator
 from openpit.feeds.simulator.view import VenueView
-from openpit.server.service import VenueService
 from openpit.venue import CommandResult
+from openpit.venue.service import VenueService
 
 log = logging.getLogger("openpit.feeds")
 

@@ -13,6 +13,9 @@ Invariants:
   flush) never exceed ``budget``: the push that would cross it closes the
   connection with the dialect's policy-violation close instead; nothing is
   silently dropped and memory stays bounded.
+- Replies leave in request order: an order's reply waits for its journal commit
+  (``hold``/``fill``) while the connection goes on reading, and every reply sent
+  meanwhile queues behind it (stream messages do not: they are never replies).
 - After CLOSING nothing more is queued.
 - ``abandon`` (a flooder's close) sends the close frame right behind the notice and
   closes the transport: nothing more is read from that client and its close reply is
@@ -22,6 +25,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
@@ -91,6 +95,7 @@ class Connection:
         "deflater",
         "dialect",
         "endpoint",
+        "held",
         "hub",
         "id",
         "last_beat",
@@ -145,6 +150,9 @@ class Connection:
         self.strikes: dict[str, int] = {}  # failures per kind, for dialect ``strikes``
         self.deflater: Deflater | None = None  # permessage-deflate negotiated (typed)
         self.messages_in = 0
+        # replies in request order: a slot per reply still waiting for the journal
+        # commit (``hold``), and the replies queued behind the first such slot
+        self.held: deque[list[bytes | None]] = deque()
         self.latency_ms: int | None = None  # last WebSocket ping/pong round trip
 
     def __repr__(self) -> str:
@@ -197,8 +205,28 @@ class Connection:
         return True
 
     def send(self, payload: bytes) -> bool:
-        """Frame and queue one message (replies: framed per connection)."""
+        """Frame and queue one message (replies: framed per connection), after every
+        reply this connection is still waiting for (``hold``)."""
+        if self.held:
+            self.held.append([payload])
+            return True
         return self.push_frame(text_frame(payload))
+
+    def hold(self) -> list[bytes | None]:
+        """Keep the place of a reply that is not ready yet (an order waiting for its
+        journal commit): later replies queue behind it. Release it with ``fill``."""
+        slot: list[bytes | None] = [None]
+        self.held.append(slot)
+        return slot
+
+    def fill(self, slot: list[bytes | None], payload: bytes) -> None:
+        """The held reply is ready (``b""``: none); send it and every ready one after it."""
+        slot[0] = payload
+        held = self.held
+        while held and held[0][0] is not None:
+            ready = held.popleft()[0]
+            if ready:
+                self.push_frame(text_frame(ready))
 
     def flush(self) -> int:
         """Write the whole outbox with one ``transport.write``; returns bytes written."""

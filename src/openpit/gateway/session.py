@@ -85,18 +85,28 @@ def error(
     request: Request | None,
     **extra: object,
 ) -> None:
+    conn.send(error_payload(hub, conn, kind, message, request, **extra))
+
+
+def error_payload(
+    hub: Hub,
+    conn: Connection,
+    kind: ErrorKind,
+    message: str,
+    request: Request | None,
+    **extra: object,
+) -> bytes:
+    """The dialect's error reply (counted in the error stats)."""
     hub.stats.errors[kind.value] = hub.stats.errors.get(kind.value, 0) + 1
     reason = extra.get("reason")
     retry = extra.get("retry_after")
-    conn.send(
-        conn.dialect.render_error(
-            kind,
-            message,
-            hub.clock_ms(),
-            request,
-            reason=reason if isinstance(reason, str) else None,
-            retry_after=retry if isinstance(retry, float) else None,
-        )
+    return conn.dialect.render_error(
+        kind,
+        message,
+        hub.clock_ms(),
+        request,
+        reason=reason if isinstance(reason, str) else None,
+        retry_after=retry if isinstance(retry, float) else None,
     )
 
 
@@ -194,7 +204,7 @@ async def _dispatch(hub: Hub, conn: Connection, request: Request) -> None:
     elif isinstance(request, AlertRequest):
         _alerts(hub, conn, request)
     elif isinstance(request, PlaceRequest | CancelRequest | ModifyRequest):
-        await _order(hub, conn, request)
+        _order(hub, conn, request)
     else:
         raise Refusal(ErrorKind.BAD_REQUEST, f"unsupported request {type(request).__name__}")
 
@@ -468,13 +478,34 @@ def _trader(conn: Connection) -> str:
 OrderRequest = PlaceRequest | CancelRequest | ModifyRequest
 
 
-async def _order(hub: Hub, conn: Connection, request: OrderRequest) -> None:
+def _order(hub: Hub, conn: Connection, request: OrderRequest) -> None:
+    """Execute now, answer after the journal commit: the connection reads its next frame
+    meanwhile (pipelining), and its replies keep request order (``Connection.hold``)."""
     user = _trader(conn)
     command, action, inst = _command(hub, conn, user, request)
-    result = await hub.service.submit(command)
-    now = hub.clock_ms()
+    slot = conn.hold()
+
+    def answer(result: CommandResult) -> None:
+        try:
+            payload = _order_reply(hub, conn, request, action, inst, result)
+        except Exception:
+            log.exception("internal error answering a %s order", conn.dialect.name)
+            payload = error_payload(hub, conn, ErrorKind.INTERNAL, "Internal server error", request)
+        conn.fill(slot, payload)
+
+    hub.service.submit_deferred(command, answer)
+
+
+def _order_reply(
+    hub: Hub,
+    conn: Connection,
+    request: OrderRequest,
+    action: str,
+    inst: Instrument | None,
+    result: CommandResult,
+) -> bytes:
     if not result.ok:
-        error(
+        return error_payload(
             hub,
             conn,
             reason_kind(result.reason),
@@ -482,10 +513,9 @@ async def _order(hub: Hub, conn: Connection, request: OrderRequest) -> None:
             request,
             reason=result.reason.value,
         )
-        return
     ack = _ack(hub, request, action, inst, result)
-    if conn.active:
-        conn.send(conn.dialect.render_order_ack(ack, _ack_inst(hub, ack, inst), now, request))
+    now = hub.clock_ms()
+    return conn.dialect.render_order_ack(ack, _ack_inst(hub, ack, inst), now, request)
 
 
 def _ack_inst(hub: Hub, ack: OrderAck, inst: Instrument | None) -> Instrument | None:

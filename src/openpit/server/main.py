@@ -38,7 +38,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Coroutine, Sequence
 from pathlib import Path
 
 from openpit.alerts import AnyAlertEvent, RiskServices
@@ -348,6 +348,22 @@ def tls_banner(tls: TlsSetup) -> str:
     )
 
 
+def run_loop(coro: Coroutine[object, object, int], config: VenueConfig) -> int:
+    """Run ``coro`` on uvloop when installed and not turned off (``[server] event_loop =
+    "asyncio"``), else on asyncio's own loop."""
+    choice = config.extra.get("server", {}).get("event_loop", "uvloop")
+    if choice not in ("uvloop", "asyncio"):
+        raise ConfigError(f"[server] event_loop must be 'uvloop' or 'asyncio', got {choice!r}")
+    if choice == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            log.info("uvloop is not installed: running on asyncio's own event loop")
+        else:
+            return uvloop.run(coro)
+    return asyncio.run(coro)
+
+
 def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = load_demo_config() if args.config is None else load_config(args.config)
@@ -368,7 +384,7 @@ def serve(args: argparse.Namespace) -> int:
         return await run_server(config, args, stop)
 
     try:
-        return asyncio.run(main())
+        return run_loop(main(), config)
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise

@@ -193,16 +193,14 @@ class VenueService:
                     if isinstance(waiter, asyncio.Future) and not waiter.done():
                         waiter.set_exception(exc)
                 raise
+            loop = asyncio.get_running_loop()
             for result, waiter in batch:
                 self._publish(result)
                 if isinstance(waiter, asyncio.Future):
                     if not waiter.done():
                         waiter.set_result(result)
-                else:
-                    try:
-                        waiter(result)
-                    except Exception:
-                        log.exception("reply to seq %d failed", result.seq)
+                else:  # like a future's waiter: after what the publication scheduled
+                    loop.call_soon(_answer, waiter, result)
 
     def _publish(self, result: CommandResult) -> None:
         self.published_seq = result.seq
@@ -231,3 +229,10 @@ class VenueService:
         self.health.failing(text)
         if count == 1:
             log.error("%s (logged once per listener; publication goes on)", text, exc_info=exc)
+
+
+def _answer(done: Done, result: CommandResult) -> None:
+    try:
+        done(result)
+    except Exception:
+        log.exception("reply to seq %d failed", result.seq)

@@ -22,7 +22,10 @@ def _load(path: str | None) -> VenueConfig:
 
 
 def _cmd_config_check(args: argparse.Namespace) -> int:
+    from openpit.server.main import check_server_table
+
     cfg = _load(args.config)
+    check_server_table(cfg)
     print(f"{cfg.source}: ok")
     for venue in cfg.venues.values():
         names = [i.id for i in cfg.instruments.values() if i.venue == venue.id]

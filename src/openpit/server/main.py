@@ -348,6 +348,36 @@ def tls_banner(tls: TlsSetup) -> str:
     )
 
 
+# every key the [server] table may hold (read by main, persistence, tls and tokens)
+SERVER_KEYS = frozenset(
+    {
+        "event_loop",
+        "jwt_algorithm",
+        "jwt_audience",
+        "jwt_private_key_file",
+        "jwt_public_key_file",
+        "jwt_secret",
+        "shutdown_timeout_seconds",
+        "snapshot_every_commands",
+        "snapshot_every_seconds",
+        "stuck_after_seconds",
+        "tls",
+        "tls_cert",
+        "tls_key",
+    }
+)
+
+
+def check_server_table(config: VenueConfig) -> None:
+    """Unknown keys in ``[server]`` are refused, as ``[gateway]`` refuses its own."""
+    for key in config.extra.get("server", {}):
+        if key not in SERVER_KEYS:
+            raise ConfigError(
+                f"{config.source}: server.{key}: unknown key "
+                f"(allowed: {', '.join(sorted(SERVER_KEYS))})"
+            )
+
+
 def run_loop(coro: Coroutine[object, object, int], config: VenueConfig) -> int:
     """Run ``coro`` on uvloop when installed and not turned off (``[server] event_loop =
     "asyncio"``), else on asyncio's own loop."""
@@ -367,6 +397,7 @@ def run_loop(coro: Coroutine[object, object, int], config: VenueConfig) -> int:
 def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = load_demo_config() if args.config is None else load_config(args.config)
+    check_server_table(config)
 
     deadline = server_float(config, "shutdown_timeout_seconds", DEFAULT_SHUTDOWN_TIMEOUT_S)
     watchdog = ShutdownWatchdog(deadline)

@@ -73,8 +73,10 @@ class RiskWiring:
         except Exception:  # pragma: no cover - never let alerts break the venue's listeners
             log.exception("risk services failed on result %d", result.seq)
             return
-        self.publish(events)
-        self.submit(commands)
+        if events:
+            self.publish(events)
+        if commands:
+            self.submit(commands)
 
     def tick(self) -> None:
         ts = self.service.clock()

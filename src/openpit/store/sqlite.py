@@ -364,16 +364,19 @@ class SqliteStore:
         fills: list[tuple[Any, ...]] = []
         trades: list[tuple[Any, ...]] = []
         high = 0
+        astuple = msgspec.structs.astuple  # the values in field order: the columns' order
         for e in events:
-            if isinstance(e, OrderUpdate):
-                orders.append(tuple(getattr(e, c) for c in ORDER_COLUMNS))
-            elif isinstance(e, Fill):
-                fills.append(tuple(getattr(e, c) for c in FILL_COLUMNS))
-            elif isinstance(e, Trade):
-                trades.append(tuple(getattr(e, c) for c in TRADE_COLUMNS))
+            kind = type(e)
+            if kind is OrderUpdate:
+                orders.append(astuple(e))
+            elif kind is Fill:
+                fills.append(astuple(e))
+            elif kind is Trade:
+                trades.append(astuple(e))
             else:
                 continue
-            high = max(high, e.seq)
+            if e.seq > high:
+                high = e.seq
         if not (orders or fills or trades):
             return HistoryCounts()
         with self._tx() as db:

@@ -13,69 +13,41 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+from openpit import requests
 from openpit.alerts.custom import LiveAlert
 from openpit.alerts.events import render_value
 from openpit.api import schemas as s
 from openpit.api.errors import ApiError
-from openpit.core.enums import Reason
 from openpit.core.events import Fill, OrderUpdate, Position
 from openpit.core.instrument import (
     Asset,
     Instrument,
-    NotAMultiple,
-    OutOfRange,
-    to_steps,
 )
 
 
-def steps(
-    value: Decimal,
-    step: Decimal,
-    what: str,
-    reason: Reason,
-    context: str,
-    *,
-    convert: Callable[[Decimal], int] | None = None,
-    where: str = "",
-) -> int:
-    """``value`` in ``step``s through ``convert`` (an instrument's or asset's own bounded
-    conversion; plain ``to_steps`` without one), or an ``ApiError`` with ``reason``."""
-    if value.is_nan() or value <= 0:
-        raise ApiError.rejected(reason, f"{what} must be a positive number, got {value}")
-    try:
-        return to_steps(value, step) if convert is None else convert(value)
-    except OutOfRange as exc:
-        largest = f"{exc.largest} {exc.unit}".rstrip()
-        raise ApiError.rejected(
-            reason, f"{what} {value} is too large: the largest {what}{where} is {largest}"
-        ) from None
-    except NotAMultiple:
-        raise ApiError.rejected(
-            reason, f"{what} {value} is not a multiple of the {context} {step}"
-        ) from None
-
-
 def price_ticks(inst: Instrument, value: Decimal, what: str = "price") -> int:
-    context = f"tick size for {inst.symbol}:"
-    return steps(
-        value, inst.tick_size, what, Reason.INVALID_PRICE, context,
-        convert=inst.price_to_ticks, where=f" on {inst.symbol}",
-    )  # fmt: skip
+    return _rest(requests.price_ticks, inst, value, what)
 
 
 def qty_lots(inst: Instrument, value: Decimal, what: str = "amount") -> int:
-    context = f"lot size for {inst.symbol}:"
-    return steps(
-        value, inst.lot_size, what, Reason.INVALID_QUANTITY, context,
-        convert=inst.qty_to_lots, where=f" on {inst.symbol}",
-    )  # fmt: skip
+    return _rest(requests.qty_lots, inst, value, what)
 
 
 def asset_units(asset: Asset, value: Decimal) -> int:
-    context = f"unit of {asset.symbol}:"
-    return steps(
-        value, asset.unit, "amount", Reason.INVALID_QUANTITY, context, convert=asset.to_units
-    )
+    try:
+        return requests.asset_units(asset, value)
+    except requests.RequestError as exc:
+        raise ApiError.rejected(exc.reason, exc.message) from None
+
+
+def _rest(
+    convert: Callable[[Instrument, Decimal, str], int], inst: Instrument, value: Decimal, what: str
+) -> int:
+    """The shared conversion (``openpit.requests``), its refusal as REST's error."""
+    try:
+        return convert(inst, value, what)
+    except requests.RequestError as exc:
+        raise ApiError.rejected(exc.reason, exc.message) from None
 
 
 def _trim(value: Decimal, places: int, extra: int = 4) -> Decimal:

@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from aiohttp import web
 
+from openpit import requests
 from openpit.alerts import AlertError, AnyAlertEvent, NotificationService, RiskServices
 from openpit.api import convert
 from openpit.api import schemas as s
@@ -36,7 +37,7 @@ from openpit.core.commands import (
     SetHalt,
     Withdraw,
 )
-from openpit.core.enums import OrderType, Reason
+from openpit.core.enums import Reason
 from openpit.core.events import OrderUpdate
 from openpit.core.instrument import PPM, Instrument
 from openpit.gateway.app import HUB
@@ -48,7 +49,6 @@ from openpit.venue.service import VenueService
 
 AlertPublisher = Callable[[Sequence[AnyAlertEvent]], None]
 
-_LIMIT_TYPES = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT_LIMIT})
 _MAX_ID = 2**53
 
 
@@ -283,42 +283,28 @@ class Api:
     async def create_order(self, call: Call) -> s.OrderReply:
         b: s.OrderRequest = call.body
         inst = self.instrument(b.symbol, b.exchange)
-        price = None if b.price is None else convert.price_ticks(inst, b.price)
-        if price is None and b.type in _LIMIT_TYPES:
-            raise ApiError.rejected(
-                Reason.INVALID_PARAMETER, f"price is required for {b.type.value} orders"
+        try:
+            trail = None if b.trail_percent is None else requests.trail_ppm(b.trail_percent)
+            cmd = requests.place(
+                call.user,
+                inst,
+                side=b.side,
+                type=b.type,
+                amount=b.amount,
+                price=b.price,
+                stop_price=b.stop_price,
+                stop_limit_price=b.stop_limit_price,
+                trail_ppm=trail,
+                tif=b.time_in_force,
+                client_order_id=b.client_order_id,
+                post_only=b.post_only,
+                reduce_only=b.reduce_only,
+                leverage=b.leverage,
+                deadline=b.deadline,
+                require_price=True,
             )
-        trail_ppm = None
-        if b.trail_percent is not None:
-            trail_ppm = convert.steps(
-                b.trail_percent * (PPM // 100),
-                Decimal(1),
-                "trail_percent",
-                Reason.INVALID_PARAMETER,
-                "step",
-            )
-        cmd = PlaceOrder(
-            user=call.user,
-            instrument=inst.id,
-            side=b.side,
-            type=b.type,
-            qty=convert.qty_lots(inst, b.amount),
-            price=price,
-            stop_price=None
-            if b.stop_price is None
-            else convert.price_ticks(inst, b.stop_price, "stop_price"),
-            stop_limit_price=None
-            if b.stop_limit_price is None
-            else convert.price_ticks(inst, b.stop_limit_price, "stop_limit_price"),
-            trail_ppm=trail_ppm,
-            tif=b.time_in_force,
-            client_order_id=b.client_order_id,
-            post_only=b.post_only,
-            reduce_only=b.reduce_only,
-            margin=b.leverage > 1,
-            leverage=b.leverage,
-            deadline=b.deadline,
-        )
+        except requests.RequestError as exc:
+            raise ApiError.rejected(exc.reason, exc.message) from None
         result = await self.submit(cmd)
         u = self.last_update(result, result.order_id)
         if u is None:
@@ -337,15 +323,17 @@ class Api:
         inst = self.inst_of(current.instrument)
         if b.amount is None and b.price is None and b.stop_price is None:
             raise ApiError(400, INVALID, "nothing to change: send amount, price or stop_price")
-        cmd = ModifyOrder(
-            user=call.user,
-            order_id=current.order_id,
-            qty=None if b.amount is None else convert.qty_lots(inst, b.amount),
-            price=None if b.price is None else convert.price_ticks(inst, b.price),
-            stop_price=None
-            if b.stop_price is None
-            else convert.price_ticks(inst, b.stop_price, "stop_price"),
-        )
+        try:
+            cmd = requests.modify(
+                call.user,
+                current.order_id,
+                inst,
+                amount=b.amount,
+                price=b.price,
+                stop_price=b.stop_price,
+            )
+        except requests.RequestError as exc:
+            raise ApiError.rejected(exc.reason, exc.message) from None
         result = await self.submit(cmd)
         u = self.last_update(result, current.order_id) or await self.find(
             call.user, current.order_id, None

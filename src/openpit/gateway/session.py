@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import logging
 import time
-from decimal import Decimal
 from typing import TypeVar
 
+from openpit import requests
 from openpit.alerts.custom import AlertError
 from openpit.core.access import Permission
 from openpit.core.commands import Batch, CancelOrder, Command, ModifyOrder, PlaceOrder
 from openpit.core.enums import OrderType, Side, TimeInForce
 from openpit.core.errors import OpenpitError
 from openpit.core.events import OrderUpdate
-from openpit.core.instrument import Instrument, NotAMultiple, OutOfRange
+from openpit.core.instrument import Instrument
 from openpit.gateway.auth import AuthError
 from openpit.gateway.connection import Connection
 from openpit.gateway.dialects.base import extension
@@ -425,31 +425,6 @@ def _unsubscribe(hub: Hub, conn: Connection, request: Unsubscribe) -> None:
 # -- orders ----------------------------------------------------------------------------
 
 
-def _steps(hub: Hub, conn: Connection, value: Decimal, neutral: str, inst: Instrument) -> int:
-    """A wire decimal as ticks/lots, bounded by ``openpit.core.instrument`` (one place)."""
-    wire = conn.dialect.field_names.get(neutral, neutral)
-    if value.is_nan() or value <= 0:
-        raise Refusal(ErrorKind.BAD_REQUEST, f"{wire} must be a positive number, got {value}")
-    try:
-        if neutral == "qty":
-            return inst.qty_to_lots(value)
-        return inst.price_to_ticks(value)
-    except OutOfRange as exc:
-        what = "quantity" if neutral == "qty" else "price"
-        raise Refusal(
-            ErrorKind.BAD_REQUEST,
-            f"{wire} {value} is too large: the largest {what} on {inst.symbol} is "
-            f"{exc.largest} {exc.unit}",
-        ) from None
-    except NotAMultiple:
-        step = inst.lot_size if neutral == "qty" else inst.tick_size
-        what = "lot size" if neutral == "qty" else "tick size"
-        raise Refusal(
-            ErrorKind.BAD_REQUEST,
-            f"{wire} {value} is not a multiple of the {what} {step} for {inst.symbol}",
-        ) from None
-
-
 E = TypeVar("E", Side, OrderType, TimeInForce)
 
 
@@ -640,17 +615,18 @@ def _command(
         if live is None:
             raise Refusal(ErrorKind.NOT_FOUND, "unknown order (not live for this user)")
         inst = hub.config.instruments[live.instrument]
-        command = ModifyOrder(
-            user=user,
-            order_id=live.order_id,
-            qty=None if request.amount is None else _steps(hub, conn, request.amount, "qty", inst),
-            price=None
-            if request.price is None
-            else _steps(hub, conn, request.price, "price", inst),
-            stop_price=None
-            if request.stop_price is None
-            else _steps(hub, conn, request.stop_price, "stop_price", inst),
-        )
+        try:
+            command = requests.modify(
+                user,
+                live.order_id,
+                inst,
+                amount=request.amount,
+                price=request.price,
+                stop_price=request.stop_price,
+                names=conn.dialect.field_names,
+            )
+        except requests.RequestError as exc:
+            raise Refusal(ErrorKind.BAD_REQUEST, exc.message) from None
         action = "modify"
     return command, action, inst
 
@@ -658,11 +634,6 @@ def _command(
 def _place(
     hub: Hub, conn: Connection, user: str, inst: Instrument, request: PlaceRequest
 ) -> PlaceOrder:
-    def opt(value: Decimal | None, neutral: str) -> int | None:
-        return None if value is None else _steps(hub, conn, value, neutral, inst)
-
-    if request.leverage < 1:
-        raise Refusal(ErrorKind.BAD_REQUEST, f"leverage must be >= 1, got {request.leverage}")
     client_order_id = request.client_order_id
     fallback = request.default_client_order_id
     if (
@@ -671,19 +642,22 @@ def _place(
         and hub.service.order(user, None, fallback) is None
     ):
         client_order_id = fallback
-    return PlaceOrder(
-        user=user,
-        instrument=inst.id,
-        side=_enum(Side, request.side, "side"),
-        type=_enum(OrderType, request.type, "type"),
-        qty=_steps(hub, conn, request.amount, "qty", inst),
-        price=opt(request.price, "price"),
-        stop_price=opt(request.stop_price, "stop_price"),
-        stop_limit_price=opt(request.stop_limit_price, "stop_limit_price"),
-        tif=_enum(TimeInForce, request.time_in_force, "time_in_force"),
-        client_order_id=client_order_id,
-        post_only=request.post_only,
-        reduce_only=request.reduce_only,
-        margin=request.leverage > 1,
-        leverage=request.leverage,
-    )
+    try:
+        return requests.place(
+            user,
+            inst,
+            side=_enum(Side, request.side, "side"),
+            type=_enum(OrderType, request.type, "type"),
+            amount=request.amount,
+            price=request.price,
+            stop_price=request.stop_price,
+            stop_limit_price=request.stop_limit_price,
+            tif=_enum(TimeInForce, request.time_in_force, "time_in_force"),
+            client_order_id=client_order_id,
+            post_only=request.post_only,
+            reduce_only=request.reduce_only,
+            leverage=request.leverage,
+            names=conn.dialect.field_names,
+        )
+    except requests.RequestError as exc:
+        raise Refusal(ErrorKind.BAD_REQUEST, exc.message) from None

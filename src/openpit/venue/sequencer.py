@@ -131,6 +131,10 @@ class Venue:
                 out.append(Deposit(user=acc.user, asset=asset, units=units))
         return out
 
+    def useq(self, user: str) -> int:
+        """The latest private stream sequence stamped for ``user`` (0: none yet)."""
+        return self._useq.get(user, 0)
+
     def is_halted(self, instrument: str) -> bool:
         return instrument in self._halts
 

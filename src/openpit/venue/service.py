@@ -33,9 +33,10 @@ from typing import Protocol
 
 from openpit.config.loader import VenueConfig
 from openpit.core.commands import Command, encode_command
-from openpit.core.events import OrderUpdate, Position
+from openpit.core.events import OrderUpdate, Position, UserEvent
 from openpit.core.health import Health
 from openpit.marketdata import MarketData, MarketUpdates
+from openpit.venue.private_log import PrivateLog
 from openpit.venue.sequencer import CommandResult, Venue
 from openpit.venue.views import Publication, order_view
 
@@ -64,12 +65,15 @@ class VenueService:
         journal: Journal | None = None,
         clock: Callable[[], int] = wall_clock_ms,
         marketdata: MarketData | None = None,
+        private_log: PrivateLog | None = None,
     ) -> None:
         self.config = config
         self.venue = venue
         self.journal = journal
         self.clock = clock
         self.marketdata = marketdata  # applied once per published result
+        # recent private events per user, for clients that resume (``private_since``)
+        self.private_log = PrivateLog() if private_log is None else private_log
         self._listeners: list[Listener] = []
         self._pending: list[tuple[CommandResult, asyncio.Future[CommandResult] | Done]] = []
         self._flush_scheduled = False
@@ -161,6 +165,16 @@ class VenueService:
     def positions(self, user: str) -> list[Position]:
         return self.venue.ledger.positions(user)
 
+    def private_since(self, user: str, useq: int) -> list[UserEvent] | None:
+        """``user``'s private events after ``useq`` (their stream sequence), in order, for
+        a client that resumes; None when they are no longer all kept (take a snapshot)."""
+        current = self.venue.useq(user)
+        if useq == current:
+            return []
+        if useq < 0 or useq > current:
+            return None
+        return self.private_log.since(user, useq)
+
     def is_halted(self, instrument: str) -> bool:
         return self.venue.is_halted(instrument)
 
@@ -204,6 +218,7 @@ class VenueService:
 
     def _publish(self, result: CommandResult) -> None:
         self.published_seq = result.seq
+        self.private_log.record(result.events)
         md = self.marketdata
         updates = md.apply(result.events) if md is not None and result.events else None
         self._deliver(Publication(result, updates, result.seq, result.ts))

@@ -91,6 +91,7 @@ EXTRA_SECTIONS = (
     "arbitrage",
     "server",
     "valuation",
+    "binance",
 )
 
 

@@ -44,6 +44,7 @@ from pathlib import Path
 from openpit.alerts import AnyAlertEvent, RiskServices
 from openpit.api import add_rest_routes
 from openpit.api.local import ADMIN_FILE, ensure_admin_key, ensure_jwt_secret, token_issuer
+from openpit.binance import add_binance_routes
 from openpit.config import ConfigError, VenueConfig, load_config, load_demo_config
 from openpit.core.enums import Side
 from openpit.core.events import BookLevel, Event
@@ -188,7 +189,7 @@ async def run_server(
         root_handler=dashboard,
     )
     app[HEALTH] = board
-    add_web_routes(app)
+    add_web_routes(app, demo_key=(demo_key.key_id, demo_key.secret))  # loopback only
     # alerts: custom alerts, notifications, circuit breaker, arbitrage, margin calls
     risk = wire_risk(
         RiskServices(config, store, first_id=wall_clock_ms()), service, marketdata, app[HUB]
@@ -209,6 +210,7 @@ async def run_server(
         publish_alerts=None if publish_alert is None else publish_alerts,
         issue_token=issue_token,
     )
+    add_binance_routes(app, service, marketdata, store, history=history)
     running = await start_gateway(
         app, args.host, args.port, ssl_context=None if tls is None else tls.context
     )

@@ -36,6 +36,7 @@ from openpit.core.commands import Command, encode_command
 from openpit.core.events import OrderUpdate, Position, UserEvent
 from openpit.core.health import Health
 from openpit.marketdata import MarketData, MarketUpdates
+from openpit.venue.deadman import DeadMan
 from openpit.venue.private_log import PrivateLog
 from openpit.venue.sequencer import CommandResult, Venue
 from openpit.venue.views import Publication, order_view
@@ -74,6 +75,8 @@ class VenueService:
         self.marketdata = marketdata  # applied once per published result
         # recent private events per user, for clients that resume (``private_since``)
         self.private_log = PrivateLog() if private_log is None else private_log
+        # "cancel all my orders unless I refresh this in time" (a CancelAll when it fires)
+        self.deadman = DeadMan(self.submit, clock)
         self._listeners: list[Listener] = []
         self._pending: list[tuple[CommandResult, asyncio.Future[CommandResult] | Done]] = []
         self._flush_scheduled = False

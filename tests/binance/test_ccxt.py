@@ -1,12 +1,15 @@
 """The real ccxt ``binance`` class, unchanged, trading on a real ``openpit serve``.
 
-The exchange is built exactly as docs/binance.md shows (``ccxt_options``); nothing of
-ccxt is patched. Bob rests a sell, Alice's market buy fills against it.
+The exchange is built with the ``ccxt_options`` function docs/binance.md shows (read
+from the page and run as written); nothing of ccxt is patched. Bob rests a sell, Alice's
+market buy fills against it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,33 +20,21 @@ ccxt_async = pytest.importorskip("ccxt.async_support")
 
 from tests.durability.server_harness import Server, create_keys, write_config  # noqa: E402
 
+DOC = Path(__file__).resolve().parents[2] / "docs" / "binance.md"
 
-def ccxt_options(base: str, api_key: str, secret: str) -> dict[str, Any]:
-    """The ccxt configuration of docs/binance.md (``base``: ``http://HOST:PORT``)."""
-    rest = f"{base}/binance/api/v3"
-    dead = f"{base}/binance/unsupported"  # sapi, futures, options: never used on spot
-    return {
-        "apiKey": api_key,
-        "secret": secret,
-        "enableRateLimit": False,
-        "urls": {
-            "api": {
-                "public": rest,
-                "private": rest,
-                "v1": rest,
-                "sapi": dead, "sapiV2": dead, "sapiV3": dead, "sapiV4": dead,
-                "fapiPublic": dead, "fapiPrivate": dead, "dapiPublic": dead,
-                "dapiPrivate": dead, "eapiPublic": dead, "eapiPrivate": dead,
-                "papi": dead,
-            }
-        },
-        "options": {
-            "defaultType": "spot",
-            "fetchMarkets": {"types": ["spot"]},
-            "fetchCurrencies": False,
-            "fetchMargins": False,
-        },
-    }  # fmt: skip
+
+def doc_snippet(name: str) -> Callable[..., dict[str, Any]]:
+    """The function ``name`` from the first Python block of docs/binance.md defining it."""
+    for block in re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S):
+        if f"def {name}(" in block:
+            scope: dict[str, Any] = {}
+            exec(block, scope)
+            fn: Callable[..., dict[str, Any]] = scope[name]
+            return fn
+    raise AssertionError(f"docs/binance.md has no {name}()")
+
+
+ccxt_options = doc_snippet("ccxt_options")
 
 
 def test_ccxt_binance_trades_on_openpit_unchanged(tmp_path: Path) -> None:

@@ -44,7 +44,6 @@ from openpit.alerts.events import (
 from openpit.config.loader import VenueConfig
 from openpit.core.commands import Command
 from openpit.core.events import (
-    Balance,
     BookLevel,
     Fill,
     InstrumentStatus,
@@ -478,7 +477,6 @@ class Hub:
         if not events:
             return
         insts = self.config.instruments
-        accounts: dict[str, None] = {}
         for ev in events:
             t = type(ev)
             if t is Trade:
@@ -505,7 +503,6 @@ class Hub:
                         ev.user,
                         lambda d, i=inst, e=ev: d.render_position(i, e),  # type: ignore[misc]
                     )
-                accounts[ev.user] = None
             elif t is InstrumentStatus:
                 assert isinstance(ev, InstrumentStatus)
                 inst = insts[ev.instrument]
@@ -520,10 +517,7 @@ class Hub:
                     ev.user,
                     lambda d, i=insts[ev.instrument], e=ev: _ext(d, "render_fill", i, e),  # type: ignore[misc]
                 )
-            elif t is Balance:
-                assert isinstance(ev, Balance)
-                accounts[ev.user] = None
-        for user in accounts:
+        for user in publication.accounts:
             key = (Channel.ACCOUNT.value, ALL_INSTRUMENTS, user)
             if key in self.registry.subs:
                 view = self.account_view(user)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from openpit.core.events import Balance, Position, Trade
+from openpit.core.events import Position, Trade
 from openpit.gateway.connection import Connection
 from openpit.gateway.dialects.base import Dialect, extension
 from openpit.gateway.frames import ping_frame
@@ -108,21 +108,16 @@ class Streams:
     def on_result(self, result: Publication) -> None:
         traded: dict[str, int] = {}
         published: set[tuple[str, str]] = set()
-        users: dict[str, None] = {}
         for ev in result.events:
             if type(ev) is Trade:
                 assert isinstance(ev, Trade)
                 traded[ev.instrument] = ev.price
             elif type(ev) is Position:
                 assert isinstance(ev, Position)
-                users[ev.user] = None
                 if ev.margin_mode:
                     self._track(ev)
                     published.add((ev.instrument, ev.user))
                     self._publish_position(ev)
-            elif type(ev) is Balance:
-                assert isinstance(ev, Balance)
-                users[ev.user] = None
         for iid, price in traded.items():
             self.touch_price(iid)
             for user, pos in list(self.positions.get(iid, {}).items()):
@@ -130,8 +125,9 @@ class Streams:
                 self.positions[iid][user] = marked
                 if (iid, user) not in published:
                     self._publish_position(marked)
+        users = result.accounts
         if users:
-            self._dirty_users.update(users)
+            self._dirty_users.update(dict.fromkeys(users))
             if not self._portfolio_scheduled:
                 self._portfolio_scheduled = True
                 self.hub.loop.call_soon(self._flush_portfolios)

@@ -1,8 +1,8 @@
 """Wiring of ``openpit.alerts.RiskServices`` into the running server.
 
 Invariants:
-- ``on_result`` is a venue-service listener registered *after* the gateway's, so the
-  gateway has already folded the result into market data when the services read it.
+- ``on_result`` is a venue-service listener: the service has applied the result to
+  market data (once, before any listener) when the services read it.
 - Every alert event goes out through ``Hub.publish_alert`` (private ones to their owner
   only); every command the services return (``SetHalt``, ``Clock``) is submitted to the
   venue like any other command, from a task (never re-entering a listener). Its

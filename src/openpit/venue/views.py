@@ -5,6 +5,9 @@ Invariants:
   the venue service and handed to every listener unchanged: the result and its events
   (order updates carry their cumulative fee, ``openpit.venue.fees``), and the market-data
   updates that result caused, applied exactly once.
+- ``accounts`` is computed once per publication (on first use) and shared by every
+  listener: the users whose balances or positions the result changed, in the order the
+  events name them first.
 - ``order_view`` is how a live engine order looks to its owner now: the same
   ``OrderUpdate`` shape the streams carry, fee included, so REST and the sockets show
   one order the same way.
@@ -14,16 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import msgspec
 
-from openpit.core.events import Event, OrderUpdate
+from openpit.core.events import Balance, Event, OrderUpdate, Position
 from openpit.engine.order import Order
 from openpit.marketdata import MarketUpdates
 from openpit.venue.sequencer import CommandResult
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Publication:
     """One published step: a durable command result, or a clock step (``result`` None)."""
 
@@ -35,6 +39,17 @@ class Publication:
     @property
     def events(self) -> Sequence[Event]:
         return () if self.result is None else self.result.events
+
+    @cached_property
+    def accounts(self) -> tuple[str, ...]:
+        """Users whose balances or positions changed, each once, first mention first."""
+        users: dict[str, None] = {}
+        for ev in self.events:
+            t = type(ev)
+            if t is Balance or t is Position:
+                assert isinstance(ev, Balance | Position)
+                users[ev.user] = None
+        return tuple(users)
 
 
 def order_view(order: Order, fee: tuple[int, int], ts: int) -> OrderUpdate:

@@ -12,7 +12,9 @@ Invariants:
 - ``/static/<path>`` serves only files under ``static/`` with a known suffix: no
   ``..``, no hidden segment, no directory; anything else is 404.
 - ``/web/demo-key`` offers the demo API key and secret (what ``openpit serve`` prints)
-  to loopback clients only (127.0.0.0/8, ::1): any other peer gets 404, as does a
+  to loopback clients only (127.0.0.0/8, ::1): any other peer gets 404, and so does a
+  request carrying a proxy header (``Forwarded``, ``X-Forwarded-For``, ``X-Real-IP``: a
+  reverse proxy on the same host would otherwise make every client look local) or a
   server started without a demo key. The response is never cached.
 - ``/favicon.ico`` is the SVG icon, so no page of ours answers 404 for an asset.
 """
@@ -32,6 +34,7 @@ _TYPES = {
     ".css": "text/css",
     ".svg": "image/svg+xml",
 }
+_PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 _DEMO_KEY: web.AppKey[tuple[str, str]] = web.AppKey("openpit_web_demo_key", tuple)
 
 
@@ -80,7 +83,8 @@ def is_loopback(remote: str | None) -> bool:
 async def _demo_key(request: web.Request) -> web.StreamResponse:
     """``{"api_key", "api_secret", "user"}`` of the demo key, to loopback clients only."""
     demo = request.app.get(_DEMO_KEY)
-    if demo is None or not is_loopback(request.remote):
+    proxied = any(h in request.headers for h in _PROXY_HEADERS)
+    if demo is None or proxied or not is_loopback(request.remote):
         raise web.HTTPNotFound()
     return web.json_response(
         {"api_key": demo[0], "api_secret": demo[1], "user": "demo"},

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from openpit.api import add_rest_routes
+from openpit.api import add_rest_routes, signed_headers
 from openpit.binance import BinanceSettings, add_binance_routes
 from openpit.binance.request import sign
 from openpit.config import load_demo_config
@@ -235,7 +235,7 @@ def test_every_error_code_is_provoked_over_http(tmp_path: Path) -> None:
                      -1013)  # fmt: skip
         stale = time.time_ns() // 1_000_000 - 10_000
         await expect(await env.signed("POST", "/order", ts=stale, **order), 400, -1021)
-        await expect(await env.signed("POST", "/order", recvWindow=60001, **order), 400, -1131)
+        await expect(await env.signed("POST", "/order", recvWindow=60001, **order), 400, -1102)
         await expect(await env.signed("POST", "/order", secret="x" * 64, **order), 400, -1022)
         await expect(await env.signed("POST", "/order", who=None, **order), 401, -2014)
         await expect(await env.signed("POST", "/order", "reader", **order), 401, -2015)
@@ -270,3 +270,57 @@ def test_orders_over_the_ten_second_count_are_429_1015(tmp_path: Path) -> None:
         assert (status, body["code"]) == (429, -1015) and "Retry-After" in env.headers
 
     run(tmp_path, scenario, settings=BinanceSettings(orders_per_10s=1))
+
+
+def test_stops_post_only_fok_and_orders_from_other_entry_points(tmp_path: Path) -> None:
+    async def scenario(env: Env) -> None:
+        # bob rests a sell at 30000; a LIMIT_MAKER buy at that price would take
+        sell = {**LIMIT, "side": "SELL", "quantity": "0.1", "price": "30000"}
+        assert (await env.signed("POST", "/order", "bob", **sell))[0] == 200
+        status, maker = await env.signed(
+            "POST",
+            "/order",
+            symbol="BTCUSDT",
+            side="BUY",
+            type="LIMIT_MAKER",
+            quantity="0.01",
+            price="30000",
+        )
+        assert (status, maker) == (
+            400, {"code": -2010, "msg": "Order would immediately match and take."},
+        )  # fmt: skip
+        status, fok = await env.signed("POST", "/order", **{**LIMIT, "timeInForce": "FOK",
+                                       "quantity": "1", "price": "30000"})  # fmt: skip
+        assert (status, fok["status"], fok["executedQty"]) == (200, "EXPIRED", "0.00000000")
+        status, stop = await env.signed(
+            "POST",
+            "/order",
+            symbol="BTCUSDT",
+            side="BUY",
+            type="STOP_LOSS_LIMIT",
+            timeInForce="GTC",
+            quantity="0.01",
+            price="35100",
+            stopPrice="35000",
+        )
+        assert status == 200 and set(stop) == {
+            "symbol", "orderId", "orderListId", "clientOrderId", "transactTime",
+        }  # ACK: Binance's default for stop orders  # fmt: skip
+        status, q = await env.signed("GET", "/order", symbol="BTCUSDT", orderId=stop["orderId"])
+        assert (q["type"], q["status"], q["isWorking"]) == ("STOP_LOSS_LIMIT", "NEW", False)
+        assert (q["price"], q["stopPrice"]) == ("35100.00000000", "35000.00000000")
+        # an order placed through /api/v1 is one of this account's orders here
+        body = b'{"symbol": "BTCUSDT", "side": "buy", "amount": "0.02", "price": "1000.00"}'
+        stamp = time.time_ns() // 1_000_000
+        creds = env.keys["alice"]
+        headers = signed_headers(creds.api_key, creds.api_secret, stamp, "POST",
+                                 "/api/v1/orders", body)  # fmt: skip
+        headers["Content-Type"] = "application/json"
+        async with env.http.post(env.base + "/api/v1/orders", data=body, headers=headers) as resp:
+            assert resp.status == 201, await resp.text()
+            placed = await resp.json()
+        status, opened = await env.signed("GET", "/openOrders", symbol="BTCUSDT")
+        mine = [o for o in opened if o["orderId"] == int(placed["id"])]
+        assert len(mine) == 1 and mine[0]["origQty"] == "0.02000000", opened
+
+    run(tmp_path, scenario)

@@ -34,7 +34,6 @@ INVALID_ORDER_TYPE = -1116
 INVALID_SIDE = -1117
 BAD_INTERVAL = -1120
 BAD_SYMBOL = -1121
-BAD_RECV_WINDOW = -1131
 NEW_ORDER_REJECTED = -2010
 CANCEL_REJECTED = -2011
 NO_SUCH_ORDER = -2013
@@ -134,10 +133,6 @@ def duplicate_param() -> BinanceError:
 
 def not_required(param: str) -> BinanceError:
     return BinanceError(PARAM_NOT_REQUIRED, f"Parameter '{param}' sent when not required.")
-
-
-def bad_recv_window() -> BinanceError:
-    return BinanceError(BAD_RECV_WINDOW, "recvWindow must be less than 60000")
 
 
 def bad_symbol() -> BinanceError:

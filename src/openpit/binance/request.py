@@ -10,7 +10,7 @@ Invariants:
   the body exactly as sent, the ``signature=...`` pair itself removed. Hex case does
   not matter; comparison is constant-time.
 - Timing exactly as Binance: ``recvWindow`` defaults to 5000 and may not exceed 60000
-  (``-1131``); a ``timestamp`` 1000 ms or more ahead of the server, or older than
+  (``-1102``); a ``timestamp`` 1000 ms or more ahead of the server, or older than
   ``recvWindow``, is ``-1021``.
 - A new order is fully parsed into a venue ``PlaceOrder`` before it is submitted;
   every missing or malformed field is a Binance error naming it.
@@ -109,7 +109,7 @@ def check_timing(params: Mapping[str, str], now: int) -> None:
     if "recvWindow" in params:
         window = parse_decimal("recvWindow", params["recvWindow"])
         if window > MAX_RECV_WINDOW:
-            raise e.bad_recv_window()
+            raise e.greater_than("recvWindow", MAX_RECV_WINDOW)
     if stamp >= now + 1000:
         raise e.ahead_of_server()
     if now - stamp > window:

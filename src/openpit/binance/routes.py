@@ -29,7 +29,7 @@ from openpit.binance.market import Market, depth_weight, many_weight
 from openpit.binance.request import check_signature, check_timing, signed_payload, split_params
 from openpit.binance.symbols import SymbolMap
 from openpit.binance.trading import Caller, Trading
-from openpit.core.access import Permission
+from openpit.core.access import ApiKey, Permission
 from openpit.store import Store
 
 log = logging.getLogger("openpit.binance")
@@ -89,14 +89,20 @@ class Surface:
         self.halted = halted
         self.limits = limits
 
-    def authenticate(self, request: web.Request, query: str, body: str, params: Params,
-                     security: Security, now: int) -> Caller:  # fmt: skip
+    def api_key(self, request: web.Request) -> ApiKey:
+        """The active key named by ``X-MBX-APIKEY`` (``-2014`` none, ``-2015`` unknown or
+        revoked); also what key-only endpoints (``userDataStream``) check."""
         key_id = request.headers.get("X-MBX-APIKEY")
         if not key_id:
             raise e.bad_api_key_format()
         key = self.store.get_api_key(key_id)
         if key is None or not key.active:
             raise e.rejected_key()
+        return key
+
+    def authenticate(self, request: web.Request, query: str, body: str, params: Params,
+                     security: Security, now: int) -> Caller:  # fmt: skip
+        key = self.api_key(request)
         payload, signature = signed_payload(query, body)
         check_signature(key.secret, payload, signature)
         check_timing(params, now)

@@ -248,3 +248,42 @@ def test_dashboard_reconnects_and_resyncs_after_a_server_restart(
     expect(page.locator("#fills tbody tr").first).to_be_visible(timeout=T)  # refetched
     expect(page.locator("#toasts")).to_contain_text("resynced")
     shot(page, "resynced")
+
+
+def test_dashboard_stop_limit_order_waits_in_open_orders_and_cancels(
+    page: Page, server: BrowserServer
+) -> None:
+    login(page, server)
+    page.click("#o-side button[data-side='sell']")
+    page.select_option("#o-type", "stop_limit")
+    expect(page.locator("#o-stop-row")).to_be_visible()
+    expect(page.locator("#o-post")).to_be_disabled()
+    page.fill("#o-stop", "30000.00")  # far below the market: it does not trigger
+    page.fill("#o-price", "29990.00")
+    page.fill("#o-amount", "0.01000")
+    page.click("#o-submit")
+    row = page.locator("#open-orders tbody tr")
+    expect(row).to_have_count(1, timeout=T)
+    expect(row).to_contain_text("stop_limit")
+    expect(row).to_contain_text("sell")
+    row.locator("button.cancel").click()
+    expect(row).to_have_count(0, timeout=T)
+    page.click("#o-side button[data-side='buy']")
+
+
+def test_dashboard_formats_decimal_strings_without_floats(page: Page) -> None:
+    got = page.evaluate(
+        """() => import('/static/js/format.js').then((f) => [
+            f.fixed('42000', 2), f.fixed('0.1', 5), f.fixed(null, 2),
+            f.decimalsOf('0.00001'), f.decimalsOf('1'), f.decimalsOf('0.010'),
+            f.isMultiple('42000.001', '0.01'), f.isMultiple('0.30', '0.1'),
+            f.isMultiple('123456789012345678.91', '0.01'),
+            f.compare('0.10', '0.1'), f.compare('9.99', '10'),
+            f.percentChange('101.50', '100.00'), f.percentChange('99', '100.00'),
+            f.percentChange('1', '0'), f.fromUnits(-5n, 3), f.plural(1, 'connection'),
+            f.plural(2, 'connection')])"""
+    )
+    assert got == [
+        "42000.00", "0.10000", "–", 5, 0, 2, False, True, True, 0, -1,
+        "+1.50%", "-1.00%", None, "-0.005", "1 connection", "2 connections",
+    ]  # fmt: skip

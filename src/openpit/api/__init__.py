@@ -13,6 +13,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from openpit.alerts import RiskServices
+from openpit.api.binance import add_binance_streams
 from openpit.api.docs_page import render_docs
 from openpit.api.errors import ApiError
 from openpit.api.handlers import AlertPublisher, Api, wall_clock_ms
@@ -106,6 +107,7 @@ def add_rest_routes(
     app.middlewares.append(error_middleware)
     app[API] = api
     app[RATE_LIMITER] = limiter
+    add_binance_streams(app, service, marketdata, clock_ms=clock_ms)
     return api
 
 

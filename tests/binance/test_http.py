@@ -39,6 +39,7 @@ class Env:
     http: aiohttp.ClientSession
     keys: dict[str, Creds]
     headers: dict[str, str]
+    md: MarketData
 
     @property
     def base(self) -> str:
@@ -94,7 +95,7 @@ async def binance_env(tmp: Path, settings: BinanceSettings | None = None) -> Asy
     gateway = await start_gateway(app, "127.0.0.1", 0)
     http = aiohttp.ClientSession()
     try:
-        yield Env(gateway, http, keys, {})
+        yield Env(gateway, http, keys, {}, marketdata)
     finally:
         await http.close()
         await gateway.stop()
@@ -133,7 +134,12 @@ def test_public_endpoints_answer_in_binance_shape(tmp_path: Path) -> None:
         assert status == 200 and taken["status"] == "FILLED", taken
         status, depth = await env.get("/depth", symbol="BTCUSDT", limit=5)
         assert depth["asks"][0] == ["30000.00000000", "0.30000000"]
-        assert depth["lastUpdateId"] > 0
+        assert depth["lastUpdateId"] == env.md.book_snapshot("BTCUSDT", 0).sequence > 0
+        env.md.subscribe_depth("BTCUSDT", 5)  # another dialect's depth view: its own sequence
+        status, again = await env.get("/depth", symbol="BTCUSDT", limit=5)
+        assert again["lastUpdateId"] == depth["lastUpdateId"]
+        status, one = await env.get("/depth", symbol="BTCUSDT", limit=1)
+        assert (one["bids"], len(one["asks"])) == ([], 1)  # only bob's ask rests
         for path in ("/trades", "/historicalTrades", "/aggTrades"):
             status, trades = await env.get(path, symbol="BTCUSDT")
             assert status == 200 and len(trades) == 1, (path, trades)

@@ -2,8 +2,9 @@
 
 Invariants:
 - Same books, trades and candles as every other dialect (``MarketData``), rendered by
-  ``render``; ``depth``'s ``lastUpdateId`` is the book's sequence, so a diff stream's
-  ``U``/``u`` can be matched against it.
+  ``render``; ``depth``'s ``lastUpdateId`` is the whole book's sequence (never a depth
+  view's, whatever views other dialects hold), so a diff stream's ``U``/``u`` can be
+  matched against it.
 - Lists are in chronological order (oldest first) as Binance returns them; without a
   time or id bound the most recent ``limit`` items are returned.
 - Older trades (``historicalTrades``, ``aggTrades`` with ``fromId`` or a time range) come
@@ -99,7 +100,9 @@ class Market:
     async def depth(self, params: Params) -> object:
         lst = self.listing(params)
         n = limit_param(params, 100, 5000)
-        return render.depth(lst, self.marketdata.book_snapshot(lst.inst.id, n))
+        # the whole book's sequence (what the diff streams' U/u count), not a depth view's
+        snap = self.marketdata.book_snapshot(lst.inst.id, 0)
+        return render.depth(lst, snap, n)
 
     async def trades(self, params: Params) -> object:
         lst = self.listing(params)

@@ -244,11 +244,12 @@ def kline(lst: Listing, c: Candle) -> list[object]:
     ]
 
 
-def depth(lst: Listing, snap: BookSnapshot) -> JsonObj:
+def depth(lst: Listing, snap: BookSnapshot, limit: int | None = None) -> JsonObj:
+    """``GET /api/v3/depth``: the snapshot's top ``limit`` levels, ``lastUpdateId`` its sequence."""
     return {
         "lastUpdateId": snap.sequence,
-        "bids": [[lst.price(p), lst.qty(q)] for p, q in snap.bids],
-        "asks": [[lst.price(p), lst.qty(q)] for p, q in snap.asks],
+        "bids": [[lst.price(p), lst.qty(q)] for p, q in snap.bids[:limit]],
+        "asks": [[lst.price(p), lst.qty(q)] for p, q in snap.asks[:limit]],
     }
 
 

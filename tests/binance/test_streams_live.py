@@ -322,3 +322,105 @@ async def _listen_key(live: Live) -> None:
             assert replies[0]["id"] == 7 and replies[0]["error"]["code"] == 2
             assert replies[1]["error"]["code"] == 3
             assert replies[2] == {"result": ["btcusdt@trade"], "id": 8}
+
+
+# -- the WebSocket API ----------------------------------------------------------------------
+def test_ccxt_pro_trades_through_the_websocket_api(live: Live) -> None:
+    asyncio.run(asyncio.wait_for(_ws_api_ccxt(live), 60))
+
+
+async def _ws_api_ccxt(live: Live) -> None:
+    ex = ccxt_pro.binance(pro_options(live, "bob"))
+    try:
+        await ex.load_markets()
+        placed = await ex.create_order_ws("BTC/USDT", "limit", "buy", 0.001, 1000)
+        assert placed["status"] == "open"
+        assert (await ex.fetch_order_ws(placed["id"], "BTC/USDT"))["status"] == "open"
+        assert [o["id"] for o in await ex.fetch_open_orders_ws("BTC/USDT")] == [placed["id"]]
+        assert (await ex.cancel_order_ws(placed["id"], "BTC/USDT"))["status"] == "canceled"
+        bought = await ex.create_order_ws("BTC/USDT", "market", "buy", 0.001)
+        assert bought["status"] == "closed" and bought["filled"] == pytest.approx(0.001)
+        mine = await ex.fetch_my_trades_ws("BTC/USDT")
+        assert bought["id"] in {t["order"] for t in mine}
+    finally:
+        await ex.close()
+
+
+def _ws_signed(key: str, secret: str, params: dict[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {**params, "apiKey": key}
+    payload = "&".join(f"{k}={v}" for k, v in sorted(out.items()))
+    out["signature"] = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    return out
+
+
+def test_websocket_api_logon_replies_and_error_codes_as_binance(live: Live) -> None:
+    asyncio.run(asyncio.wait_for(_ws_api_raw(live), 60))
+
+
+async def _ws_api_raw(live: Live) -> None:
+    key, secret = live.keys["demo"]
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(f"{live.ws}/ws-api/v3") as ws:
+            events: list[dict[str, Any]] = []
+
+            async def call(rid: str, method: str, params: dict[str, object]) -> Any:
+                """The reply to one request; user-data events met meanwhile go to ``events``
+                (the venue publishes an order's events before its reply leaves)."""
+                await ws.send_json({"id": rid, "method": method, "params": params})
+                while "id" not in (reply := json.loads((await ws.receive(timeout=10)).data)):
+                    events.append(reply)
+                assert reply["id"] == rid
+                return reply
+
+            def now() -> int:
+                return int(time.time() * 1000)
+
+            pong = await call("p", "ping", {})
+            assert pong["status"] == 200 and pong["result"] == {} and pong["rateLimits"]
+            bad = _ws_signed(key, secret, {"timestamp": now()})
+            bad["signature"] = "0" * 64
+            r = await call("s", "account.status", bad)
+            assert r["status"] == 400 and r["error"]["code"] == -1022
+            r = await call("t", "account.status", _ws_signed(key, secret, {"timestamp": 1}))
+            assert r["error"]["code"] == -1021
+            r = await call("u", "account.status", {"apiKey": "nope", "timestamp": now()})
+            assert r["status"] == 401 and r["error"]["code"] == -2015
+            r = await call("m", "no.such.method", {})
+            assert r["error"]["code"] == -1020
+
+            r = await call("l", "session.logon", _ws_signed(key, secret, {"timestamp": now()}))
+            assert r["status"] == 200 and r["result"]["apiKey"] == key
+            # logged on: no apiKey or signature needed any more
+            r = await call("a", "account.status", {"timestamp": now()})
+            assert r["status"] == 200 and r["result"]["accountType"] == "SPOT"
+            r = await call(
+                "x", "order.status", {"symbol": "NOPE", "orderId": 1, "timestamp": now()}
+            )
+            assert r["error"]["code"] == -1121
+            r = await call("y", "order.status", {"symbol": "BTCUSDT", "orderId": 999_999_999,
+                                                 "timestamp": now()})  # fmt: skip
+            assert r["error"]["code"] == -2013
+            r = await call("z", "order.place", {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
+                                                "timeInForce": "GTC", "quantity": "1000",
+                                                "price": "40000", "timestamp": now()})  # fmt: skip
+            assert r["error"]["code"] == -2010
+            r = await call("q", "order.place", {"symbol": "BTCUSDT", "side": "BUY",
+                                                "timestamp": now()})  # fmt: skip
+            assert r["error"]["code"] == -1102
+            sub = await call("d", "userDataStream.subscribe", {})
+            assert sub["status"] == 200 and sub["result"] == {"subscriptionId": 0}
+            r = await call("o", "order.place", {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
+                                                "timeInForce": "GTC", "quantity": "0.001",
+                                                "price": "1000", "newClientOrderId": "ws-1",
+                                                "timestamp": now()})  # fmt: skip
+            assert r["status"] == 200 and r["result"]["clientOrderId"] == "ws-1"
+            while len(events) < 2:
+                events.append(json.loads((await ws.receive(timeout=10)).data))
+            assert {ev["subscriptionId"] for ev in events} == {0}
+            report = next(ev["event"] for ev in events if ev["event"]["e"] == "executionReport")
+            assert (report["c"], report["x"], report["X"]) == ("ws-1", "NEW", "NEW")
+            assert any(ev["event"]["e"] == "outboundAccountPosition" for ev in events)
+            r = await call("c", "openOrders.cancelAll", {"symbol": "BTCUSDT", "timestamp": now()})
+            assert r["status"] == 200 and [o["origClientOrderId"] for o in r["result"]] == ["ws-1"]
+            r = await call("n", "userDataStream.unsubscribe", {"subscriptionId": 0})
+            assert r["status"] == 200

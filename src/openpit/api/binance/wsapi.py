@@ -166,13 +166,17 @@ class WsApi:
             session.key_id = None
             return self._status(session, now)
         if method in ("userDataStream.subscribe", "userDataStream.subscribe.signature"):
-            if method == "userDataStream.subscribe" and session.key_id is None:
-                raise e.BinanceError(-1002, "You are not authorized to execute this request.", 401)
-            caller = self.caller(surface, session, params, now, ip)
+            if method == "userDataStream.subscribe":  # the logged-on key, no parameters
+                if session.key_id is None:
+                    msg = "You are not authorized to execute this request."
+                    raise e.BinanceError(-1002, msg, 401)
+                user = active_key(surface, session.key_id).user
+            else:
+                user = self.caller(surface, session, params, now, ip).user
             sub = session.next_sub
             session.next_sub += 1
-            session.client.wsapi[sub] = caller.user
-            self.fanout.add_user(session.client, caller.user)
+            session.client.wsapi[sub] = user
+            self.fanout.add_user(session.client, user)
             return {"subscriptionId": sub}
         if method == "userDataStream.unsubscribe":
             sid = params.get("subscriptionId")

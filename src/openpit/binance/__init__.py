@@ -29,8 +29,9 @@ from openpit.binance.exchange import rate_limits
 from openpit.binance.limits import OrderCounter, WeightLimiter
 from openpit.binance.market import Market
 from openpit.binance.routes import PREFIX, Surface
-from openpit.binance.symbols import SymbolMap
+from openpit.binance.symbols import SymbolClash, SymbolMap
 from openpit.binance.trading import Trading
+from openpit.config.loader import VenueConfig
 from openpit.core.errors import OpenpitError
 from openpit.marketdata import MarketData
 from openpit.store import HistoryWriter, Store
@@ -74,6 +75,18 @@ class BinanceSettings:
         return cls(symbols=dict(symbols), **numbers)
 
 
+def settings_of(config: VenueConfig) -> BinanceSettings:
+    """The config's ``[binance]`` table, checked whole (its symbol map included): what
+    ``openpit config check`` and ``serve`` refuse before anything starts."""
+    table = config.extra.get("binance", {})
+    settings = BinanceSettings.from_mapping(table if isinstance(table, Mapping) else {})
+    try:
+        SymbolMap(config.instruments.values(), settings.symbols)
+    except SymbolClash as exc:
+        raise BinanceConfigError(f"[binance] symbols: {exc.msg}") from None
+    return settings
+
+
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -91,8 +104,7 @@ def add_binance_routes(
     """Register ``/binance/api/v3`` on ``app``; settings default to the config's ``[binance]``."""
     config = service.config
     if settings is None:
-        table = config.extra.get("binance", {})
-        settings = BinanceSettings.from_mapping(table if isinstance(table, Mapping) else {})
+        settings = settings_of(config)
     symbols = SymbolMap(config.instruments.values(), settings.symbols)
     orders = OrderCounter(settings.orders_per_10s, settings.orders_per_day)
     surface = Surface(
@@ -110,4 +122,13 @@ def add_binance_routes(
     return surface
 
 
-__all__ = ["PREFIX", "SURFACE", "BinanceSettings", "Surface", "SymbolMap", "add_binance_routes"]
+__all__ = [
+    "PREFIX",
+    "SURFACE",
+    "BinanceConfigError",
+    "BinanceSettings",
+    "Surface",
+    "SymbolMap",
+    "add_binance_routes",
+    "settings_of",
+]

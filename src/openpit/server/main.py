@@ -44,7 +44,8 @@ from pathlib import Path
 from openpit.alerts import AnyAlertEvent, RiskServices
 from openpit.api import add_rest_routes
 from openpit.api.local import ADMIN_FILE, ensure_admin_key, ensure_jwt_secret, token_issuer
-from openpit.binance import add_binance_routes
+from openpit.binance import BinanceConfigError, add_binance_routes
+from openpit.binance import settings_of as binance_settings
 from openpit.config import ConfigError, VenueConfig, load_config, load_demo_config
 from openpit.core.enums import Side
 from openpit.core.events import BookLevel, Event
@@ -371,7 +372,12 @@ SERVER_KEYS = frozenset(
 
 
 def check_server_table(config: VenueConfig) -> None:
-    """Unknown keys in ``[server]`` are refused, as ``[gateway]`` refuses its own."""
+    """Unknown keys in ``[server]`` are refused, as ``[gateway]`` refuses its own; so is
+    a malformed ``[binance]`` table."""
+    try:
+        binance_settings(config)
+    except BinanceConfigError as exc:
+        raise ConfigError(f"{config.source}: {exc}") from None
     for key in config.extra.get("server", {}):
         if key not in SERVER_KEYS:
             raise ConfigError(

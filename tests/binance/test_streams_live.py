@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -28,6 +29,7 @@ import pytest
 
 ccxt_pro = pytest.importorskip("ccxt.pro")
 
+from openpit.api.signing import sign_request  # noqa: E402
 from tests.binance.test_ccxt import ccxt_options  # noqa: E402
 from tests.durability.server_harness import create_keys, free_port, write_config  # noqa: E402
 
@@ -35,8 +37,8 @@ BOOK_SECONDS = 30.0
 
 
 class Live:
-    def __init__(self, port: int, keys: dict[str, tuple[str, str]]) -> None:
-        self.port, self.keys = port, keys
+    def __init__(self, port: int, keys: dict[str, tuple[str, str]], data: Path) -> None:
+        self.port, self.keys, self.data = port, keys, data
         self.http = f"http://127.0.0.1:{port}"
         self.ws = f"ws://127.0.0.1:{port}/binance"
 
@@ -59,7 +61,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     )  # fmt: skip
     try:
         asyncio.run(_healthy(f"http://127.0.0.1:{port}", proc))
-        yield Live(port, keys)
+        yield Live(port, keys, data)
     finally:
         proc.terminate()
         try:
@@ -255,6 +257,21 @@ def _signed(secret: str, params: dict[str, str]) -> str:
     return f"{query}&signature={sig}"
 
 
+async def _admin_deposit(
+    http: aiohttp.ClientSession, live: Live, user: str, asset: str, amount: str
+) -> None:
+    """``POST /api/v1/admin/deposits`` signed with the server's admin key."""
+    admin = json.loads((live.data / "admin-key.json").read_text())
+    body = json.dumps({"user": user, "asset": asset, "amount": amount}).encode()
+    ts = int(time.time() * 1000)
+    path = "/api/v1/admin/deposits"
+    sig = sign_request(admin["api_secret"], ts, "POST", path, body)
+    headers = {"X-OPENPIT-APIKEY": admin["api_key"], "X-OPENPIT-TIMESTAMP": str(ts),
+               "X-OPENPIT-SIGNATURE": sig, "Content-Type": "application/json"}  # fmt: skip
+    async with http.post(live.http + path, data=body, headers=headers) as r:
+        assert r.status == 200, await r.text()
+
+
 async def _listen_key(live: Live) -> None:
     key, secret = live.keys["bob"]
     api = f"{live.http}/binance/api/v3"
@@ -301,6 +318,11 @@ async def _listen_key(live: Live) -> None:
             while (ev := await anext(frames))["e"] != "executionReport":
                 pass
             assert (ev["x"], ev["X"], ev["C"]) == ("CANCELED", "CANCELED", "lk-1")
+            # an operator's deposit: balanceUpdate with the delta, then the position
+            await _admin_deposit(http, live, "bob", "ETH", "1.5")
+            while (ev := await anext(frames))["e"] != "balanceUpdate":
+                pass
+            assert (ev["a"], Decimal(ev["d"])) == ("ETH", Decimal("1.5"))
         async with http.delete(f"{api}/userDataStream?listenKey={token}", headers=hdr) as r:
             assert r.status == 200
 

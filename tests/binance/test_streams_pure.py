@@ -230,3 +230,9 @@ def test_account_position_lists_changed_assets() -> None:
         "E": 5,
         "listenKey": "k",
     }
+
+
+def test_balance_update_has_the_doc_keys() -> None:
+    out = s.balance_update("BTC", "100.00000000", 1573200697110)
+    assert out == {"e": "balanceUpdate", "E": 1573200697110, "a": "BTC", "d": "100.00000000",
+                   "T": 1573200697110}  # fmt: skip

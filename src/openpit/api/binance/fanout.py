@@ -118,6 +118,7 @@ class Fanout:
         self.subs: dict[str, set[Client]] = defaultdict(set)
         self.parsed: dict[str, s.Stream] = {}
         self.users: dict[str, set[Client]] = defaultdict(set)
+        self.totals: dict[str, dict[str, int]] = {}  # watched user -> asset -> total units
         self.book_watch: dict[str, int] = defaultdict(int)  # iid -> depth-family streams
         self.windows: dict[tuple[str, int], _Window] = {}
         self.book_seq: dict[str, int] = {}
@@ -184,6 +185,8 @@ class Fanout:
                     self.windows.pop((iid, speed), None)
 
     def add_user(self, client: Client, user: str) -> None:
+        if user not in self.users:
+            self.totals[user] = {a: f + r for a, (f, r) in self.service.balances(user).items()}
         self.users[user].add(client)
 
     def remove(self, client: Client) -> None:
@@ -193,6 +196,7 @@ class Fanout:
             clients.discard(client)
             if not clients:
                 del self.users[user]
+                self.totals.pop(user, None)
 
     # -- pushing --------------------------------------------------------------------------
     def send(self, client: Client, payload: bytes) -> None:
@@ -281,17 +285,32 @@ class Fanout:
     def _private(self, symbols: SymbolMap, pub: Publication) -> None:
         fills: dict[tuple[str, int], list[Fill]] = defaultdict(list)
         balances: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
+        trading: set[str] = set()  # users with order events: their balance moves are trades
+        moves: list[tuple[str, str, int]] = []
         assets = self.service.config.assets
         for ev in pub.events:
-            if type(ev) is Fill and ev.user in self.users:
-                fills[(ev.user, ev.order_id)].append(ev)
-            elif type(ev) is Balance and ev.user in self.users:
+            t = type(ev)
+            if t is OrderUpdate or t is Fill:
+                assert isinstance(ev, OrderUpdate | Fill)
+                trading.add(ev.user)
+                if t is Fill and ev.user in self.users:
+                    assert isinstance(ev, Fill)
+                    fills[(ev.user, ev.order_id)].append(ev)
+            elif t is Balance:
+                assert isinstance(ev, Balance)
+                if ev.user not in self.users:
+                    continue
                 a = assets.get(ev.asset)
                 if a is not None:
                     balances[ev.user][ev.asset] = (
                         fixed(a.from_units(ev.available), a.decimals),
                         fixed(a.from_units(ev.reserved), a.decimals),
                     )
+                totals = self.totals.setdefault(ev.user, {})
+                before = totals.get(ev.asset, 0)
+                totals[ev.asset] = ev.total
+                if ev.total != before:
+                    moves.append((ev.user, ev.asset, ev.total - before))
         stp = self.default_stp()
         for ev in pub.events:
             if type(ev) is not OrderUpdate or ev.user not in self.users:
@@ -306,6 +325,11 @@ class Fanout:
             self.send_user(ev.user, report)
         for user, bal in balances.items():
             self.send_user(user, s.account_position(bal, pub.ts, pub.ts))
+        for user, asset, units in moves:  # a deposit or withdrawal: no order moved it
+            a = assets.get(asset)
+            if user not in trading and a is not None:
+                delta = fixed(a.from_units(units), a.decimals)
+                self.send_user(user, s.balance_update(asset, delta, pub.ts))
 
     def send_user(self, user: str, event: dict[str, object]) -> None:
         payload = s.encode(event)

@@ -390,6 +390,12 @@ def account_position(
     }
 
 
+def balance_update(asset: str, delta: str, ts: int) -> dict[str, object]:
+    """``{"e":"balanceUpdate","E":1573200697110,"a":"BTC","d":"100.00000000",
+    "T":1573200697068}``: a deposit (positive ``d``) or withdrawal (negative)."""
+    return {"e": "balanceUpdate", "E": ts, "a": asset, "d": delta, "T": ts}
+
+
 def listen_key_expired(listen_key: str, ts: int) -> bytes:
     """``{"e":"listenKeyExpired","E":1699596037418,"listenKey":"OfYGbUzi3PraNagEk..."}``."""
     return _enc.encode({"e": "listenKeyExpired", "E": ts, "listenKey": listen_key})

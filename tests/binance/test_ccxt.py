@@ -103,3 +103,49 @@ async def scenario(base: str, keys: dict[str, tuple[str, str]]) -> None:
     finally:
         await alice.close()
         await bob.close()
+
+
+def test_ccxt_binance_trades_against_the_simulator(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    keys = create_keys(data)
+    srv = Server(
+        data, write_config(tmp_path / "venue.toml", 1000), tmp_path / "serve.log", simulator=True
+    )
+
+    async def main() -> None:
+        await srv.start()
+        await simulated(f"http://{srv.base}", keys)
+
+    try:
+        asyncio.run(asyncio.wait_for(main(), 120))
+    finally:
+        srv.ensure_dead()
+
+
+async def simulated(base: str, keys: dict[str, tuple[str, str]]) -> None:
+    alice = ccxt_async.binance(ccxt_options(base, *keys["alice"]))
+    try:
+        await alice.load_markets()
+        book: dict[str, Any] = {"bids": [], "asks": []}
+        for _ in range(300):  # the simulator's makers quote both sides within seconds
+            book = await alice.fetch_order_book("BTC/USDT", 20)
+            if book["bids"] and book["asks"]:
+                break
+            await asyncio.sleep(0.1)
+        assert book["bids"] and book["asks"], book
+        best_bid, best_ask = book["bids"][0][0], book["asks"][0][0]
+        assert best_bid < best_ask
+        bought = await alice.create_order("BTC/USDT", "market", "buy", 0.001)
+        assert bought["status"] == "closed" and bought["filled"] == 0.001
+        assert bought["average"] >= best_bid
+        mine = await alice.fetch_my_trades("BTC/USDT")
+        assert [t["order"] for t in mine] == [bought["id"]]
+        assert (await alice.fetch_ticker("BTC/USDT"))["last"] is not None
+        assert await alice.fetch_trades("BTC/USDT")
+        assert await alice.fetch_ohlcv("BTC/USDT", "1m")
+        far = await alice.create_order("BTC/USDT", "limit", "sell", 0.001, round(best_ask * 2))
+        assert [o["id"] for o in await alice.fetch_open_orders("BTC/USDT")] == [far["id"]]
+        assert (await alice.cancel_order(far["id"], "BTC/USDT"))["status"] == "canceled"
+    finally:
+        await alice.close()

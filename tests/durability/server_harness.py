@@ -104,12 +104,16 @@ class PortTaken(Exception):
 class Server:
     """``openpit serve`` as a child process on a fresh port each start."""
 
-    def __init__(self, data_dir: Path, config: Path, log: Path, preamble: str = "") -> None:
-        """``preamble``: Python run in the child before ``openpit serve`` (fault injection)."""
+    def __init__(
+        self, data_dir: Path, config: Path, log: Path, preamble: str = "", simulator: bool = False
+    ) -> None:
+        """``preamble``: Python run in the child before ``openpit serve`` (fault injection);
+        ``simulator``: run the seeded simulator (off by default: deterministic books)."""
         self.data_dir = data_dir
         self.config = config
         self.log = log
         self.preamble = preamble
+        self.simulator = simulator
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.starts = 0
@@ -147,7 +151,7 @@ class Server:
                     str(self.data_dir),
                     "--config",
                     str(self.config),
-                    "--no-simulator",
+                    *(() if self.simulator else ("--no-simulator",)),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

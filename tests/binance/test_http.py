@@ -126,6 +126,12 @@ def test_public_endpoints_answer_in_binance_shape(tmp_path: Path) -> None:
         assert {r["rateLimitType"] for r in info["rateLimits"]} == {"REQUEST_WEIGHT", "ORDERS"}
         status, many = await env.get("/exchangeInfo", symbols='["AAPLUSD","ETHUSDT"]')
         assert [s["symbol"] for s in many["symbols"]] == ["AAPLUSD", "ETHUSDT"]
+        status, halted = await env.get("/exchangeInfo", symbolStatus="HALT")
+        assert (status, halted["symbols"]) == (200, [])
+        status, mismatch = await env.get("/ticker/price", symbol="BTCUSDT", symbolStatus="HALT")
+        assert (status, mismatch["code"]) == (400, -1220)
+        status, bad = await env.get("/ticker/price", symbolStatus="OPEN")
+        assert (status, bad["code"]) == (400, -1122)
         # a trade to look at: bob rests, alice takes
         assert (await env.signed("POST", "/order", "bob", **{**LIMIT, "side": "SELL",
                 "quantity": "0.5", "price": "30000"}))[0] == 200  # fmt: skip

@@ -109,7 +109,7 @@ def add_binance_routes(
     orders = OrderCounter(settings.orders_per_10s, settings.orders_per_day)
     surface = Surface(
         symbols,
-        Market(symbols, marketdata, store, history),
+        Market(symbols, marketdata, store, history, service.is_halted),
         Trading(symbols, service, store, history, orders, clock_ms),
         store,
         WeightLimiter(settings.weight_per_minute),

@@ -65,12 +65,31 @@ class Market:
     marketdata: MarketData
     store: Store
     history: HistoryWriter | None
+    halted: Callable[[str], bool]
 
     def listing(self, params: Params) -> Listing:
         return self.symbols.get(required(params, "symbol"))
 
     def selection(self, params: Params) -> tuple[list[Listing], bool]:
-        """(listings, single): ``symbol``, ``symbols=["A","B"]`` or every symbol."""
+        """(listings, single): ``symbol``, ``symbols=["A","B"]`` or every symbol, narrowed
+        by ``symbolStatus`` (one symbol whose status differs: ``-1220``)."""
+        listings, single = self._named(params)
+        wanted = params.get("symbolStatus")
+        if wanted is None:
+            return listings, single
+        if wanted not in ("TRADING", "HALT", "BREAK"):
+            raise e.BinanceError(-1122, "Invalid symbolStatus.")
+        kept = [lst for lst in listings if self.status(lst) == wanted]
+        if single and not kept:
+            raise e.BinanceError(
+                -1220, "The symbol's status does not match the requested symbolStatus."
+            )
+        return kept, single
+
+    def status(self, lst: Listing) -> str:
+        return "HALT" if self.halted(lst.inst.id) else "TRADING"
+
+    def _named(self, params: Params) -> tuple[list[Listing], bool]:
         if "symbol" in params:
             if "symbols" in params:
                 raise e.BinanceError(

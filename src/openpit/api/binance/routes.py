@@ -28,6 +28,7 @@ from openpit.gateway.dialects.binance import streams as s
 PREFIX = "/binance"
 LISTEN_KEY_MS = 60 * 60 * 1000
 LIFETIME_S = 24 * 3600.0
+SWEEP_S = 10.0
 MAX_STREAMS = 1024
 
 
@@ -42,6 +43,7 @@ class StreamRoutes:
     def __init__(self, app: web.Application, fanout: Fanout, clock_ms: Callable[[], int]) -> None:
         self.app, self.fanout, self.clock_ms = app, fanout, clock_ms
         self.keys: dict[str, ListenKey] = {}
+        self._sweep: asyncio.TimerHandle | None = None
         self.wsapi = WsApi(app, fanout, clock_ms)
 
     def register(self) -> None:
@@ -54,6 +56,23 @@ class StreamRoutes:
             r.add_route(method, PREFIX + "/api/v3/userDataStream", self.user_data_stream)
 
     # -- listenKey REST -------------------------------------------------------------------
+    def sweep(self) -> None:
+        """Expire listenKeys: ``listenKeyExpired`` to their connections, which then close."""
+        self._sweep = None
+        now = self.clock_ms()
+        for token, lk in list(self.keys.items()):
+            if lk.expires < now:
+                del self.keys[token]
+                for c in list(self.fanout.users.get(lk.user, ())):
+                    if c.listen_key == token:
+                        self.fanout.send(c, s.listen_key_expired(token, now))
+                        c.close(1000, "listenKey expired")
+        self._arm()
+
+    def _arm(self) -> None:
+        if self.keys and self._sweep is None:
+            self._sweep = asyncio.get_running_loop().call_later(SWEEP_S, self.sweep)
+
     def live_key(self, token: str) -> ListenKey | None:
         lk = self.keys.get(token)
         if lk is not None and lk.expires < self.clock_ms():
@@ -84,6 +103,7 @@ class StreamRoutes:
                         return web.json_response({"listenKey": token}, headers=headers)
                 token = secrets.token_urlsafe(48)
                 self.keys[token] = ListenKey(key.user, key_id, now + LISTEN_KEY_MS)
+                self._arm()
                 return web.json_response({"listenKey": token}, headers=headers)
             token = params.get("listenKey", "")
             if not token:

@@ -1,0 +1,58 @@
+"""Stream-surface behaviour that needs time to pass, in process (real sockets, no simulator).
+
+The listenKey's 60 minutes are moved by setting its expiry in the past: the sweep then
+pushes ``listenKeyExpired`` and closes the connection, as user-data-stream.md says.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aiohttp
+
+from openpit.api.binance import STREAMS
+from tests.binance.test_http import Env, P, run
+
+
+def test_listen_key_expiry_pushes_listen_key_expired_and_closes(tmp_path: Path) -> None:
+    async def scenario(env: Env) -> None:
+        hdr = {"X-MBX-APIKEY": env.keys["alice"].api_key}
+        async with env.http.post(env.base + P + "/userDataStream", headers=hdr) as r:
+            token = (await r.json())["listenKey"]
+        ws_url = env.base.replace("http", "ws") + f"/binance/ws/{token}"
+        async with env.http.ws_connect(ws_url) as ws:
+            routes = env.gateway.app[STREAMS]
+            routes.keys[token].expires = 0
+            routes.sweep()
+            msg = await ws.receive(timeout=10)
+            event = json.loads(msg.data)
+            assert event["e"] == "listenKeyExpired" and event["listenKey"] == token
+            closed = await ws.receive(timeout=10)
+            assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        async with env.http.put(
+            env.base + P + f"/userDataStream?listenKey={token}", headers=hdr
+        ) as r:
+            assert r.status == 400 and (await r.json())["code"] == -1125
+
+    run(tmp_path, scenario)
+
+
+def test_control_frames_answer_as_binance(tmp_path: Path) -> None:
+    async def scenario(env: Env) -> None:
+        ws_url = env.base.replace("http", "ws") + "/binance/ws/0"
+        async with env.http.ws_connect(ws_url) as ws:
+            await ws.send_str('{"method":"SUBSCRIBE","params":["btcusdt@depth5@100ms"],"id":1}')
+            assert json.loads((await ws.receive(timeout=10)).data) == {"result": None, "id": 1}
+            await ws.send_str('{"method":"GET_PROPERTY","params":["combined"],"id":2}')
+            assert json.loads((await ws.receive(timeout=10)).data) == {"result": False, "id": 2}
+            await ws.send_str('{"method":"SET_PROPERTY","params":["combined",true],"id":3}')
+            assert json.loads((await ws.receive(timeout=10)).data) == {"result": None, "id": 3}
+            await ws.send_str('{"method":"SET_PROPERTY","params":["other",1],"id":4}')
+            assert json.loads((await ws.receive(timeout=10)).data)["error"]["code"] == 0
+            await ws.send_str('{"method":"UNSUBSCRIBE","params":["btcusdt@depth5@100ms"],"id":5}')
+            assert json.loads((await ws.receive(timeout=10)).data) == {"result": None, "id": 5}
+            await ws.send_str('{"method":"LIST_SUBSCRIPTIONS","id":6}')
+            assert json.loads((await ws.receive(timeout=10)).data) == {"result": [], "id": 6}
+
+    run(tmp_path, scenario)

@@ -167,7 +167,8 @@ function candleChannel() {
 }
 
 function onEnvelope(msg) {
-  if (msg.type === "ping") return candles.send({ action: "pong" });
+  // envelope heartbeat every 30 s (docs/dialects.md): answer, or be closed when idle
+  if (msg.type === "heartbeat" || msg.type === "ping") return candles.send({ action: "pong" });
   if (msg.type === "candle" && S.current && msg.channel === candleChannel()) liveCandle(msg.data);
 }
 
@@ -304,6 +305,8 @@ function setupLogin() {
     $("#login").hidden = false;
     $("#account").hidden = true;
     $("#o-submit").disabled = true;
+    for (const t of ["#open-orders", "#balances", "#positions", "#fills"]) $(t + " tbody").replaceChildren();
+    S.quiet = true; // a reconnect we asked for: no "resynced" note
     typed.reset(); // drop the authenticated session
   });
   publicGet("/web/demo-key").then((demo) => {
@@ -325,8 +328,10 @@ function resynced() {
 const typed = new Socket("/ws?dialect=typed", {
   onOpen(first) {
     if (list.length) typed.send({ type: "subscribe", channels: publicChannels() });
-    if (!first) {
+    if (!first && S.quiet) S.quiet = false;
+    else if (!first) {
       resynced();
+      if (S.current) loadSnapshot(S.current).catch(() => {});
       authenticateTyped();
       refreshAccount();
       loadAllTickers();

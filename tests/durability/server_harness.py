@@ -342,7 +342,7 @@ class FlatClient:
 
     async def _session(self, ws: aiohttp.ClientWebSocketResponse, ts_offset: int) -> None:
         key_id, secret = self.key
-        ts = int(time.time() * 1000) + ts_offset  # distinct per connection: replay guard
+        ts = _login_ts(ts_offset)  # never reused by this process: the replay guard
         reply = await self._request(
             ws,
             {
@@ -474,6 +474,17 @@ async def trade(
             )
             tasks.append(asyncio.create_task(client.run(ts_offset=u * per_user + i)))
     return tasks
+
+
+_last_login_ts = 0
+
+
+def _login_ts(offset: int) -> int:
+    """A login timestamp no earlier connection of this process used (now + ``offset``
+    alone collided when the clock ticked between two clients of one key)."""
+    global _last_login_ts
+    _last_login_ts = max(int(time.time() * 1000) + offset, _last_login_ts + 1)
+    return _last_login_ts
 
 
 async def settle(tasks: list[asyncio.Task[None]], timeout: float = 30.0) -> None:

@@ -101,6 +101,23 @@ async def _trade_round(server: Server, keys: dict[str, tuple[str, str]], epoch: 
         task.cancel()
     await settle(tasks)
     assert not record.problems, record.problems
+    await _quiet(server)
+
+
+async def _quiet(server: Server) -> None:
+    """Until the venue's sequence stops moving: a cancelled client's last frame may
+    still be in the server's socket buffer and trade after the clients are gone."""
+    url = f"http://{server.base}/api/v1/status"
+    async with aiohttp.ClientSession() as http:
+        last = -1
+        for _ in range(200):  # bounded: 10 s
+            async with http.get(url) as resp:
+                seq = int((await resp.json())["sequence"])
+            if seq == last:
+                return
+            last = seq
+            await asyncio.sleep(0.05)
+    raise AssertionError("the venue kept sequencing commands with no client connected")
 
 
 def _xrp_holder_token(server: Server, data_dir: Path) -> str:

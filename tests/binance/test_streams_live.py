@@ -398,7 +398,9 @@ async def _ws_api_raw(live: Live) -> None:
                 return int(time.time() * 1000)
 
             pong = await call("p", "ping", {})
-            assert pong["status"] == 200 and pong["result"] == {} and pong["rateLimits"]
+            assert pong["status"] == 200 and pong["result"] == {}
+            weight = pong["rateLimits"][0]
+            assert weight["rateLimitType"] == "REQUEST_WEIGHT" and weight["count"] >= 1
             bad = _ws_signed(key, secret, {"timestamp": now()})
             bad["signature"] = "0" * 64
             r = await call("s", "account.status", bad)

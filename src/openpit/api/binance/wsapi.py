@@ -47,6 +47,15 @@ def _text(v: object) -> str:
     return str(v)
 
 
+def usage(surface: Surface, used: int) -> list[dict[str, object]]:
+    """``rateLimits`` of a reply: the request-weight limit with this minute's ``count``."""
+    return [
+        {**limit, "count": used}
+        for limit in surface.limits
+        if limit.get("rateLimitType") == "REQUEST_WEIGHT"
+    ]
+
+
 def signing_payload(params: Mapping[str, str]) -> str:
     """``apiKey=...&symbol=BTCUSDT&timestamp=...``: every parameter but ``signature``,
     sorted by name."""
@@ -103,12 +112,12 @@ class WsApi:
                 raise e.BinanceError(-1000, "the Binance surface is not enabled", 404)
             params = {k: _text(v) for k, v in req.params.items()}
             now = self.clock_ms()
-            surface.weights.charge(ip, 1, now)
+            used = surface.weights.charge(ip, 1, now)
             result = await self.call(surface, session, req.method, params, now, ip)
             if isinstance(result, tuple):
                 result = result[0]
             return _enc.encode(
-                {"id": rid, "status": 200, "result": result, "rateLimits": surface.limits}
+                {"id": rid, "status": 200, "result": result, "rateLimits": usage(surface, used)}
             )
         except e.BinanceError as exc:
             return _enc.encode({"id": rid, "status": exc.status, "error": exc.body()})

@@ -27,6 +27,7 @@ import msgspec
 from openpit.binance import render
 from openpit.binance.symbols import Listing
 from openpit.core.enums import Liquidity, OrderStatus, Side
+from openpit.core.errors import OpenpitError
 from openpit.core.events import Fill, OrderUpdate
 from openpit.marketdata.candles import INTERVALS, Candle
 from openpit.marketdata.tape import PublicTrade
@@ -65,7 +66,7 @@ class Stream:
     every_ms: int = 0
 
 
-class BadStream(ValueError):
+class BadStream(OpenpitError, ValueError):
     """Not a stream name this surface serves."""
 
 
@@ -113,7 +114,7 @@ class Control(msgspec.Struct, frozen=True):
     params: list[object] = msgspec.field(default_factory=list)
 
 
-class ControlError(ValueError):
+class ControlError(OpenpitError, ValueError):
     """A control frame Binance would refuse: ``code`` as web-socket-streams.md lists."""
 
     def __init__(self, code: int, msg: str, request_id: int | str | None = None) -> None:

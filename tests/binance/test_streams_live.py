@@ -448,3 +448,42 @@ async def _ws_api_raw(live: Live) -> None:
             assert r["status"] == 200 and [o["origClientOrderId"] for o in r["result"]] == ["ws-1"]
             r = await call("n", "userDataStream.unsubscribe", {"subscriptionId": 0})
             assert r["status"] == 200
+
+
+# -- python-binance, as docs/binance.md shows it --------------------------------------------
+def test_python_binance_rest_streams_and_user_socket_as_documented(live: Live) -> None:
+    pytest.importorskip("binance")
+    asyncio.run(asyncio.wait_for(_python_binance(live), 60))
+
+
+async def _python_binance(live: Live) -> None:
+    from binance.ws.websocket_api import WebsocketAPI
+
+    from binance import AsyncClient, BinanceSocketManager
+
+    key, secret = live.keys["demo"]
+    host = f"127.0.0.1:{live.port}"
+    # the snippet of docs/binance.md
+    client = AsyncClient(key, secret)
+    client.API_URL = f"http://{host}/binance/api"
+    client.ws_api = WebsocketAPI(url=f"ws://{host}/binance/ws-api/v3")
+    bsm = BinanceSocketManager(client)
+    bsm.STREAM_URL = f"ws://{host}/binance/"
+    try:
+        info = await client.get_exchange_info()
+        assert "BTCUSDT" in {s["symbol"] for s in info["symbols"]}
+        assert (await client.get_order_book(symbol="BTCUSDT", limit=5))["lastUpdateId"] > 0
+        async with bsm.trade_socket("BTCUSDT") as trades:
+            assert (await asyncio.wait_for(trades.recv(), 10))["e"] == "trade"
+        async with bsm.depth_socket("BTCUSDT", interval=100) as depth:
+            assert (await asyncio.wait_for(depth.recv(), 10))["e"] == "depthUpdate"
+        async with bsm.user_socket() as user:
+            order = await client.order_limit_buy(symbol="BTCUSDT", quantity="0.001", price="1000")
+            assert order["status"] == "NEW"
+            event = await asyncio.wait_for(user.recv(), 10)
+            while event["e"] != "executionReport":
+                event = await asyncio.wait_for(user.recv(), 10)
+            assert (event["i"], event["x"]) == (order["orderId"], "NEW")
+            await client.cancel_order(symbol="BTCUSDT", orderId=order["orderId"])
+    finally:
+        await client.close_connection()

@@ -10,8 +10,9 @@ import json
 from pathlib import Path
 
 import aiohttp
+import pytest
 
-from openpit.api.binance import STREAMS
+from openpit.api.binance import STREAMS, fanout
 from tests.binance.test_http import Env, P, run
 
 
@@ -54,5 +55,27 @@ def test_control_frames_answer_as_binance(tmp_path: Path) -> None:
             assert json.loads((await ws.receive(timeout=10)).data) == {"result": None, "id": 5}
             await ws.send_str('{"method":"LIST_SUBSCRIPTIONS","id":6}')
             assert json.loads((await ws.receive(timeout=10)).data) == {"result": [], "id": 6}
+
+    run(tmp_path, scenario)
+
+
+def test_server_pings_answers_pings_and_closes_without_pong(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fanout, "PING_S", 0.05)
+    monkeypatch.setattr(fanout, "PONG_WAIT_S", 0.2)
+
+    async def scenario(env: Env) -> None:
+        ws_url = env.base.replace("http", "ws") + "/binance/ws/btcusdt@trade"
+        async with env.http.ws_connect(ws_url, autoping=False) as ws:
+            await ws.ping(b"hello")
+            msg = await ws.receive(timeout=10)
+            while msg.type is aiohttp.WSMsgType.PING:  # the server's own pings meanwhile
+                msg = await ws.receive(timeout=10)
+            assert (msg.type, msg.data) == (aiohttp.WSMsgType.PONG, b"hello")
+            # never answer the server's pings: it closes with 1008 once PONG_WAIT_S passed
+            while (msg := await ws.receive(timeout=10)).type is aiohttp.WSMsgType.PING:
+                pass
+            assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == 1008
 
     run(tmp_path, scenario)

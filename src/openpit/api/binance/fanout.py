@@ -23,11 +23,11 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from aiohttp import web
+from aiohttp import WSMessage, WSMsgType, web
 
 from openpit.binance.symbols import Listing, SymbolMap, fixed
 from openpit.core.events import Balance, Fill, OrderUpdate
@@ -66,6 +66,7 @@ class Client:
     listen_key: str | None = None
     wsapi: dict[int, str] = field(default_factory=dict)  # subscriptionId -> user (WS API)
     ws: web.WebSocketResponse | None = None
+    spawn: Callable[[Coroutine[object, object, object]], None] = lambda coro: None
 
     def push(self, frame: bytes) -> bool:
         self.outbox.append(frame)
@@ -81,27 +82,70 @@ class _Window:
 
 
 PING_S = 20.0
+PONG_WAIT_S = 60.0
+LIFETIME_S = 24 * 3600.0
 MAX_FRAME = 64 * 1024
 
 
 async def open_socket(request: web.Request, combined: bool) -> Client:
-    """Upgrade ``request``; the prepared socket's ``Client`` (its ``ws``), or a 426 reply.
-    The server pings every ``PING_S`` and answers pings itself."""
-    ws = web.WebSocketResponse(heartbeat=PING_S, autoping=True, max_msg_size=MAX_FRAME)
+    """Upgrade ``request``; the prepared socket's ``Client`` (its ``ws``), or a 426 reply."""
+    ws = web.WebSocketResponse(autoping=False, max_msg_size=MAX_FRAME)
     if not ws.can_prepare(request).ok:
         raise web.HTTPUpgradeRequired(text="WebSocket upgrade required\n")
     await ws.prepare(request)
     transport = request.transport
     assert transport is not None
     loop = asyncio.get_running_loop()
-    closing: set[asyncio.Task[bool]] = set()
+    closing: set[asyncio.Task[object]] = set()
 
-    def close(code: int, message: str) -> None:
-        task = loop.create_task(ws.close(code=code, message=message.encode()))
+    def spawn(coro: Coroutine[object, object, object]) -> None:
+        task = loop.create_task(coro)
         closing.add(task)
         task.add_done_callback(closing.discard)
 
-    return Client(transport, combined, close, ws=ws)
+    def close(code: int, message: str) -> None:
+        spawn(ws.close(code=code, message=message.encode()))
+
+    client = Client(transport, combined, close, ws=ws)
+    client.spawn = spawn
+    return client
+
+
+async def messages(client: Client) -> AsyncIterator[WSMessage]:
+    """The client's data frames until it closes. As Binance: the server pings every
+    ``PING_S`` and closes a connection that sent no pong for ``PONG_WAIT_S``; it answers
+    pings with the same payload; a connection lives ``LIFETIME_S`` at most."""
+    ws = client.ws
+    assert ws is not None
+    loop = asyncio.get_running_loop()
+    last_pong = loop.time()
+    timer: asyncio.TimerHandle | None = None
+
+    def beat() -> None:
+        nonlocal timer
+        if loop.time() - last_pong > PONG_WAIT_S:
+            client.close(1008, "no pong")
+            return
+        client.spawn(ws.ping())
+        timer = loop.call_later(PING_S, beat)
+
+    timer = loop.call_later(PING_S, beat)
+    lifetime = loop.call_later(LIFETIME_S, client.close, 1000, "24 hour connection lifetime")
+    try:
+        while True:
+            msg = await ws.receive()
+            if msg.type is WSMsgType.PING:
+                await ws.pong(msg.data)
+            elif msg.type is WSMsgType.PONG:
+                last_pong = loop.time()
+            elif msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                yield msg
+            else:
+                return
+    finally:
+        if timer is not None:
+            timer.cancel()
+        lifetime.cancel()
 
 
 class Fanout:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from aiohttp import WSMsgType, web
 
-from openpit.api.binance.fanout import Client, Fanout, open_socket
+from openpit.api.binance.fanout import Client, Fanout, messages, open_socket
 from openpit.api.binance.wsapi import WsApi, active_key
 from openpit.binance import SURFACE
 from openpit.binance import errors as e
@@ -27,7 +27,6 @@ from openpit.gateway.dialects.binance import streams as s
 
 PREFIX = "/binance"
 LISTEN_KEY_MS = 60 * 60 * 1000
-LIFETIME_S = 24 * 3600.0
 SWEEP_S = 10.0
 MAX_STREAMS = 1024
 
@@ -156,21 +155,19 @@ class StreamRoutes:
                 )
         client = await open_socket(request, combined)
         assert client.ws is not None
-        ws, loop = client.ws, asyncio.get_running_loop()
+        ws = client.ws
         if user is not None:
             client.user, client.listen_key = user
             self.fanout.add_user(client, user[0])
-        lifetime = loop.call_later(LIFETIME_S, client.close, 1000, "24 hour connection lifetime")
         try:
             for n in names:
                 self.fanout.subscribe(client, n)
-            async for msg in ws:
+            async for msg in messages(client):
                 if msg.type is WSMsgType.TEXT:
                     self.control(client, msg.data)
                 elif msg.type is WSMsgType.BINARY:
                     self.fanout.send(client, s.control_error(3, "Invalid JSON: binary frame"))
         finally:
-            lifetime.cancel()
             self.fanout.remove(client)
         return ws
 

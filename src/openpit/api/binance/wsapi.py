@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import msgspec
 from aiohttp import WSMsgType, web
 
-from openpit.api.binance.fanout import Client, Fanout, open_socket
+from openpit.api.binance.fanout import Client, Fanout, messages, open_socket
 from openpit.binance import SURFACE
 from openpit.binance import errors as e
 from openpit.binance.request import check_signature, check_timing
@@ -88,7 +88,7 @@ class WsApi:
         assert client.ws is not None
         ws, session = client.ws, _Session(client)
         try:
-            async for msg in ws:
+            async for msg in messages(client):
                 if msg.type is WSMsgType.TEXT:
                     reply = await self.dispatch(session, msg.data, request.remote or "")
                     self.fanout.send(session.client, reply)

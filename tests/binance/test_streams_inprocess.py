@@ -7,11 +7,13 @@ pushes ``listenKeyExpired`` and closes the connection, as user-data-stream.md sa
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from openpit.api import signed_headers
 from openpit.api.binance import STREAMS, fanout
 from tests.binance.test_http import Env, P, run
 
@@ -77,5 +79,35 @@ def test_server_pings_answers_pings_and_closes_without_pong(
             while (msg := await ws.receive(timeout=10)).type is aiohttp.WSMsgType.PING:
                 pass
             assert msg.type is aiohttp.WSMsgType.CLOSE and msg.data == 1008
+
+    run(tmp_path, scenario)
+
+
+def test_orders_from_the_openpit_api_reach_the_binance_user_stream(tmp_path: Path) -> None:
+    async def scenario(env: Env) -> None:
+        creds = env.keys["alice"]
+        hdr = {"X-MBX-APIKEY": creds.api_key}
+        async with env.http.post(env.base + P + "/userDataStream", headers=hdr) as r:
+            token = (await r.json())["listenKey"]
+        ws_url = env.base.replace("http", "ws") + f"/binance/ws/{token}"
+        async with env.http.ws_connect(ws_url) as ws:
+            order = {"symbol": "BTC-USDT", "side": "buy", "amount": "0.001", "price": "1000.00",
+                     "client_order_id": "from-v1"}  # fmt: skip
+            body = json.dumps(order).encode()
+            path = "/api/v1/orders"
+            headers = signed_headers(
+                creds.api_key, creds.api_secret, time.time_ns() // 10**6, "POST", path, body
+            )
+            headers["Content-Type"] = "application/json"
+            async with env.http.post(env.base + path, data=body, headers=headers) as r:
+                assert r.status in (200, 201), await r.text()
+            while (event := json.loads((await ws.receive(timeout=10)).data))["e"] != (
+                "executionReport"
+            ):
+                pass
+            assert (event["s"], event["c"], event["x"], event["S"]) == (
+                "BTCUSDT", "from-v1", "NEW", "BUY",
+            )  # fmt: skip
+            assert (event["p"], event["q"]) == ("1000.00000000", "0.00100000")
 
     run(tmp_path, scenario)

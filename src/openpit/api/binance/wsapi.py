@@ -47,6 +47,11 @@ def _text(v: object) -> str:
     return str(v)
 
 
+def wire_params(params: Mapping[str, object]) -> dict[str, str]:
+    """JSON parameters as the text Binance signs: ``100`` -> ``"100"``, ``true`` -> ``"true"``."""
+    return {k: _text(v) for k, v in params.items()}
+
+
 def usage(surface: Surface, used: int) -> list[dict[str, object]]:
     """``rateLimits`` of a reply: the request-weight limit with this minute's ``count``."""
     return [
@@ -110,7 +115,7 @@ class WsApi:
             rid = req.id
             if surface is None:
                 raise e.BinanceError(-1000, "the Binance surface is not enabled", 404)
-            params = {k: _text(v) for k, v in req.params.items()}
+            params = wire_params(req.params)
             now = self.clock_ms()
             used = surface.weights.charge(ip, 1, now)
             result = await self.call(surface, session, req.method, params, now, ip)

@@ -167,8 +167,8 @@ def test_ticker_events_have_the_doc_keys() -> None:
 
 
 EXEC_KEYS = ["e", "E", "s", "c", "S", "o", "f", "q", "p", "P", "F", "g", "C", "x", "X", "r",
-             "i", "l", "z", "L", "n", "N", "T", "t", "v", "I", "w", "m", "M", "O", "Z", "Y",
-             "Q", "W", "V"]  # fmt: skip
+             "i", "l", "z", "L", "n", "N", "T", "t", "I", "w", "m", "M", "O", "Z", "Y", "Q",
+             "W", "V"]  # fmt: skip
 
 
 def test_execution_report_new_order_has_every_doc_field() -> None:
@@ -215,6 +215,7 @@ def test_execution_report_status_transitions_map_as_binance(
 ) -> None:
     out = s.execution_report(BTCUSDT, update(status=status), None, 1, "NONE")
     assert (out["x"], out["X"]) == (x, big_x)
+    assert ("W" in out) is (status is not OrderStatus.PENDING)  # only once on the book
 
 
 def test_account_position_lists_changed_assets() -> None:

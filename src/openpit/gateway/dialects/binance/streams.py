@@ -334,7 +334,7 @@ def execution_report(
     last_quote = lst.inst.notional(fill.price, fill.qty) if fill is not None else 0
     zero_price, zero_quote = lst.price(None), lst.quote_amount(0)
     working = u.status is not OrderStatus.PENDING
-    return {
+    out: dict[str, object] = {
         "e": "executionReport",
         "E": ts,
         "s": lst.symbol,
@@ -359,7 +359,6 @@ def execution_report(
         "N": fill.fee_asset if fill is not None else None,
         "T": u.ts,
         "t": fill.trade_id if fill is not None else -1,
-        "v": 0,
         "I": u.useq or u.seq,
         "w": working and u.remaining > 0,
         "m": fill is not None and fill.liquidity is Liquidity.MAKER,
@@ -368,9 +367,11 @@ def execution_report(
         "Z": lst.notional(u.filled_value),
         "Y": lst.quote_amount(last_quote) if fill is not None else zero_quote,
         "Q": zero_quote,
-        "W": u.created_ts if working else -1,
-        "V": stp,
     }
+    if working:  # "only visible if the order has been placed on the book"
+        out["W"] = u.created_ts
+    out["V"] = stp
+    return out
 
 
 def encode(obj: object) -> bytes:

@@ -446,8 +446,14 @@ async def _ws_api_raw(live: Live) -> None:
             assert any(ev["event"]["e"] == "outboundAccountPosition" for ev in events)
             r = await call("c", "openOrders.cancelAll", {"symbol": "BTCUSDT", "timestamp": now()})
             assert r["status"] == 200 and [o["origClientOrderId"] for o in r["result"]] == ["ws-1"]
+            r = await call("v", "session.subscriptions", {})
+            assert r["result"] == [{"subscriptionId": 0}]
+            events.clear()
             r = await call("n", "userDataStream.unsubscribe", {"subscriptionId": 0})
-            assert r["status"] == 200
+            assert r["status"] == 200 and r["result"] == {}
+            ended = [ev for ev in events if ev["event"]["e"] == "eventStreamTerminated"]
+            assert [ev["subscriptionId"] for ev in ended] == [0]
+            assert (await call("w", "session.subscriptions", {}))["result"] == []
 
 
 # -- python-binance, as docs/binance.md shows it --------------------------------------------

@@ -82,6 +82,7 @@ class _Session:
         self.client = client
         self.key_id: str | None = None  # session.logon
         self.next_sub = 0
+        self.logon_subs: set[int] = set()  # opened by userDataStream.subscribe (logon)
 
 
 class WsApi:
@@ -176,9 +177,12 @@ class WsApi:
             return self._status(session, now)
         if method == "session.status":
             return self._status(session, now)
-        if method == "session.logout":
+        if method == "session.logout":  # ends the logon subscriptions only
             session.key_id = None
+            self._end(session, sorted(session.logon_subs), now)
             return self._status(session, now)
+        if method == "session.subscriptions":
+            return [{"subscriptionId": sub} for sub in sorted(session.client.wsapi)]
         if method in ("userDataStream.subscribe", "userDataStream.subscribe.signature"):
             if method == "userDataStream.subscribe":  # the logged-on key, no parameters
                 if session.key_id is None:
@@ -190,16 +194,28 @@ class WsApi:
             sub = session.next_sub
             session.next_sub += 1
             session.client.wsapi[sub] = user
+            if method == "userDataStream.subscribe":
+                session.logon_subs.add(sub)
             self.fanout.add_user(session.client, user)
             return {"subscriptionId": sub}
         if method == "userDataStream.unsubscribe":
             sid = params.get("subscriptionId")
             if sid is None:
-                session.client.wsapi.clear()
-            else:
-                session.client.wsapi.pop(int(sid) if sid.isdigit() else -1, None)
+                self._end(session, sorted(session.client.wsapi), now)
+            elif sid.isdigit():
+                self._end(session, [int(sid)], now)
             return {}
         raise e.BinanceError(-1020, f"Unsupported method {method!r}.")
+
+    def _end(self, session: _Session, subs: list[int], now: int) -> None:
+        """Close ``subs``: each gets ``{"subscriptionId": n, "event":
+        {"e": "eventStreamTerminated", "E": now}}`` (user-data-stream.md)."""
+        for sub in subs:
+            if session.client.wsapi.pop(sub, None) is None:
+                continue
+            session.logon_subs.discard(sub)
+            event = {"e": "eventStreamTerminated", "E": now}
+            self.fanout.send(session.client, _enc.encode({"subscriptionId": sub, "event": event}))
 
     @staticmethod
     def _trade_params(params: Mapping[str, str]) -> dict[str, str]:

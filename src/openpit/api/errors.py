@@ -7,7 +7,8 @@ Invariants:
 - A request refused by the rate limits (``ratelimit.py``) is ``429 rate_limited`` and
   carries ``Retry-After``; ``ApiError.headers`` are the only extra headers an error has.
 - Venue rejections keep the venue's reason code (``core.enums.Reason`` values, the
-  same codes the sockets send); ``REASON_STATUS`` says which HTTP status each gets.
+  same codes the sockets send); ``REASON_STATUS``, derived from the one reason table
+  (``core.reasons``), says which HTTP status each gets.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 
 from openpit.core.enums import Reason
 from openpit.core.errors import OpenpitError
+from openpit.core.reasons import REASON_CLASS, ReasonClass
 
 INVALID = "invalid_parameter"
 UNAUTHORIZED = "unauthorized"
@@ -26,24 +28,21 @@ NOT_ENABLED = "not_enabled"
 RATE_LIMITED = "rate_limited"
 INTERNAL = "internal_error"
 
-REASON_STATUS: dict[Reason, int] = {
-    Reason.INVALID_PRICE: 400,
-    Reason.INVALID_QUANTITY: 400,
-    Reason.BELOW_MIN_QUANTITY: 400,
-    Reason.INVALID_PARAMETER: 400,
-    Reason.LEVERAGE_NOT_ALLOWED: 400,
-    Reason.UNKNOWN_INSTRUMENT: 404,
-    Reason.UNKNOWN_ORDER: 404,
-    Reason.UNKNOWN_USER: 404,
-    Reason.DUPLICATE_CLIENT_ORDER_ID: 409,
-    Reason.ORDER_NOT_MODIFIABLE: 409,
+CLASS_STATUS: dict[ReasonClass, int] = {
+    ReasonClass.INVALID: 400,
+    ReasonClass.NOT_FOUND: 404,
+    ReasonClass.CONFLICT: 409,
+    ReasonClass.REJECTED: 422,
+    ReasonClass.ENDED: 422,
 }
-"""HTTP status of a venue rejection; every other reason (insufficient funds, halted,
-post-only would take, ...) is a well-formed request the venue refused: 422."""
+"""HTTP status of each neutral reason class (``core.reasons``): a well-formed request
+the venue refused (insufficient funds, halted, post-only would take, ...) is 422."""
+
+REASON_STATUS: dict[Reason, int] = {r: CLASS_STATUS[c] for r, c in REASON_CLASS.items()}
 
 
 def reason_status(reason: Reason) -> int:
-    return REASON_STATUS.get(reason, 422)
+    return REASON_STATUS[reason]
 
 
 class ApiError(OpenpitError):

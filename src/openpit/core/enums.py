@@ -76,7 +76,8 @@ class Liquidity(StrEnum):
 class Reason(StrEnum):
     """Internal reason codes for rejections and cancellations.
 
-    One table per dialect (see ``openpit.core.errors``) maps these to wire codes.
+    ``core.reasons`` gives each a neutral class (REST and gateway statuses derive from
+    it); one table per dialect maps them to its wire codes.
     """
 
     OK = "ok"

@@ -46,10 +46,7 @@ from openpit.core.health import HealthBoard
 from openpit.gateway import ip_limits, unsupported
 from openpit.gateway.auth import Authenticator, KeyStore
 from openpit.gateway.connection import Connection
-from openpit.gateway.dialects import envelope as _envelope
-from openpit.gateway.dialects import flat as _flat
-from openpit.gateway.dialects import typed as _typed
-from openpit.gateway.dialects.base import Dialect
+from openpit.gateway.dialects.base import Bound, bind
 from openpit.gateway.dialects.frame_limits import nesting_problem
 from openpit.gateway.frames import Deflater
 from openpit.gateway.hub import AccountSource, Hub, MarketSource, Service, wall_ms
@@ -64,11 +61,9 @@ from openpit.gateway.tls_site import TlsSite
 
 log = logging.getLogger("openpit.gateway")
 
+# The dialect registry: one line per dialect package under ``gateway/dialects/``.
 DIALECT_NAMES = ("flat", "envelope", "typed")
 ENVELOPE_PATHS = ("/ws/market-data", "/ws/trading", "/ws/notifications", "/ws/custom")
-_FLAT: Dialect = _flat  # mypy checks that the module satisfies the plug-in protocol
-_ENVELOPE: Dialect = _envelope
-_TYPED: Dialect = _typed
 
 HUB = web.AppKey("openpit.gateway.hub", Hub)
 HEALTH = web.AppKey("openpit.gateway.health", HealthBoard)  # set by the server (optional)
@@ -89,10 +84,12 @@ class QuietAccessLogger(AccessLogger):
             super().log(request, response, time)
 
 
-def load_dialects() -> dict[str, Dialect]:
-    """Every dialect module that exists under ``openpit.gateway.dialects``."""
-    out: dict[str, Dialect] = {}
-    for name in DIALECT_NAMES:
+def load_dialects(names: tuple[str, ...] = DIALECT_NAMES) -> dict[str, Bound]:
+    """Every registered dialect package that exists under ``openpit.gateway.dialects``,
+    checked against the contract (``dialects.base.bind``): one that does not implement
+    what its spec declares raises ``ContractError`` here, at start-up."""
+    out: dict[str, Bound] = {}
+    for name in names:
         module_name = f"openpit.gateway.dialects.{name}"
         try:
             module = importlib.import_module(module_name)
@@ -100,7 +97,7 @@ def load_dialects() -> dict[str, Dialect]:
             if exc.name == module_name:
                 continue
             raise
-        out[name] = cast(Dialect, module)
+        out[name] = bind(name, module)
     return out
 
 
@@ -342,10 +339,10 @@ async def _receive(ws: web.WebSocketResponse, timeout: float | None = None) -> W
             return msg
 
 
-def _deflater(ws: web.WebSocketResponse, dialect: Dialect) -> Deflater | None:
+def _deflater(ws: web.WebSocketResponse, dialect: Bound) -> Deflater | None:
     """Our own permessage-deflate context when negotiated and the dialect compresses."""
     bits = ws.compress
-    if not bits or not getattr(dialect, "compress", False):
+    if not bits or not dialect.spec.compress:
         return None
     notakeover = bool(getattr(getattr(ws, "_writer", None), "notakeover", False))
     return Deflater(15 if bits is True else int(bits), notakeover)
@@ -363,7 +360,7 @@ async def _run(
     hub: Hub,
     ws: web.WebSocketResponse,
     request: web.Request,
-    dialect: Dialect,
+    dialect: Bound,
     first: str | bytes | None,
     connected: float,
 ) -> None:

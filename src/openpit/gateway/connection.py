@@ -36,7 +36,8 @@ from openpit.gateway.frames import Deflater, close_frame, text_frame
 from openpit.gateway.limits import RateLimiter
 
 if TYPE_CHECKING:
-    from openpit.gateway.dialects.base import Dialect
+    from openpit.gateway.dialects.base import Bound
+    from openpit.gateway.subscriptions import Key
 
 
 class ConnState(StrEnum):
@@ -117,7 +118,7 @@ class Connection:
     def __init__(
         self,
         conn_id: int,
-        dialect: Dialect,
+        dialect: Bound,
         transport: Transport,
         hub: Hub,
         limiter: RateLimiter,
@@ -137,7 +138,7 @@ class Connection:
         self.buffered = 0
         self.bytes_out = 0
         self.messages_out = 0
-        self.subscriptions: set[tuple[str, str, object]] = set()
+        self.subscriptions: set[Key] = set()
         self.last_rx = now
         self.ping_sent: float | None = None
         self.close_code: int | None = None

@@ -54,7 +54,7 @@ from openpit.core.events import (
 from openpit.core.instrument import Instrument
 from openpit.gateway.auth import Authenticator, HmacAuthenticator, KeyStore
 from openpit.gateway.connection import Connection, ConnState
-from openpit.gateway.dialects.base import Dialect, extension
+from openpit.gateway.dialects.base import Bound, Heartbeat
 from openpit.gateway.frames import text_frame
 from openpit.gateway.limits import KeyConnections
 from openpit.gateway.model import (
@@ -66,6 +66,7 @@ from openpit.gateway.model import (
     CloseReason,
     ErrorKind,
     OrderFee,
+    SessionReason,
     TickerView,
 )
 from openpit.gateway.settings import GatewaySettings
@@ -258,7 +259,7 @@ class Hub:
         marketdata: MarketSource,
         keys: KeyStore,
         settings: GatewaySettings,
-        dialects: Mapping[str, Dialect],
+        dialects: Mapping[str, Bound],
         *,
         authenticator: Authenticator | None = None,
         clock_ms: Callable[[], int] = wall_ms,
@@ -341,9 +342,9 @@ class Hub:
         """Tell the client why (in its dialect), then close with the dialect's code."""
         if not conn.active:
             return
-        codes = conn.dialect.close_codes
+        codes = conn.dialect.spec.close_codes
         code = codes[reason] if reason in codes else codes[CloseReason.POLICY]
-        notice = text_frame(conn.dialect.render_close(code, message, self.clock_ms()))
+        notice = text_frame(conn.dialect.core.render_close(code, message, self.clock_ms()))
         if reason is CloseReason.POLICY and conn.pending + conn.buffered > conn.budget // 2:
             conn.outbox.clear()  # the backlog that broke the budget: dropped, and we say so
             conn.pending = 0
@@ -374,8 +375,12 @@ class Hub:
                     self.stats.errors.get(ErrorKind.UNAUTHORIZED.value, 0) + 1
                 )
                 conn.send(
-                    conn.dialect.render_error(
-                        ErrorKind.UNAUTHORIZED, text, self.clock_ms(), None, reason="auth_failed"
+                    conn.dialect.core.render_error(
+                        ErrorKind.UNAUTHORIZED,
+                        text,
+                        self.clock_ms(),
+                        None,
+                        reason=SessionReason.AUTH_FAILED,
                     )
                 )
                 self.close(conn, CloseReason.AUTH_FAILED, message)
@@ -407,7 +412,7 @@ class Hub:
             groups = subs.get(key)
             if not groups:
                 continue
-            owner = key[2] if key[0] in _PRIVATE else None
+            owner = key.variant if key.channel in _PRIVATE else None
             for name, frames in per_dialect.items():
                 conns = groups.get(name)
                 if not conns:
@@ -431,7 +436,7 @@ class Hub:
             conn.outbox.clear()
             conn.pending = 0
 
-    def publish(self, key: Key, render: Callable[[Dialect], bytes | None]) -> None:
+    def publish(self, key: Key, render: Callable[[Bound], bytes | None]) -> None:
         """Render once per dialect and frame once; subscribers get it at the tick's flush.
 
         Frames of one key are joined once per tick and that one block is appended to
@@ -455,10 +460,8 @@ class Hub:
                 frames = per_dialect[name] = []
             frames.append(text_frame(payload))
 
-    def publish_private(
-        self, key: Key, user: str, render: Callable[[Dialect], bytes | None]
-    ) -> None:
-        assert key[2] == user
+    def publish_private(self, key: Key, user: str, render: Callable[[Bound], bytes | None]) -> None:
+        assert key.variant == user
         self.publish(key, render)
 
     # -- venue results ------------------------------------------------------------------
@@ -483,8 +486,8 @@ class Hub:
                 assert isinstance(ev, Trade)
                 inst = insts[ev.instrument]
                 self.publish(
-                    (Channel.TRADES.value, ev.instrument, None),
-                    lambda d, i=inst, e=ev: d.render_trade(i, e),  # type: ignore[misc]
+                    Key(Channel.TRADES.value, ev.instrument, None),
+                    lambda d, i=inst, e=ev: d.core.render_trade(i, e),  # type: ignore[misc]
                 )
                 self.touch(Channel.TICKER, ev.instrument)
             elif t is BookLevel:
@@ -499,26 +502,28 @@ class Hub:
                 inst = insts[ev.instrument]
                 for ikey in (ev.instrument, ALL_INSTRUMENTS):
                     self.publish_private(
-                        (Channel.POSITIONS.value, ikey, ev.user),
+                        Key(Channel.POSITIONS.value, ikey, ev.user),
                         ev.user,
-                        lambda d, i=inst, e=ev: d.render_position(i, e),  # type: ignore[misc]
+                        lambda d, i=inst, e=ev: d.core.render_position(i, e),  # type: ignore[misc]
                     )
             elif t is InstrumentStatus:
                 assert isinstance(ev, InstrumentStatus)
                 inst = insts[ev.instrument]
                 self.publish(
-                    (Channel.SYSTEM.value, ALL_INSTRUMENTS, None),
-                    lambda d, i=inst, e=ev: d.render_instrument_status(i, e),  # type: ignore[misc]
+                    Key(Channel.SYSTEM.value, ALL_INSTRUMENTS, None),
+                    lambda d, i=inst, e=ev: d.core.render_instrument_status(i, e),  # type: ignore[misc]
                 )
             elif t is Fill:
                 assert isinstance(ev, Fill)
                 self.publish_private(
-                    (Channel.FILLS.value, ALL_INSTRUMENTS, ev.user),
+                    Key(Channel.FILLS.value, ALL_INSTRUMENTS, ev.user),
                     ev.user,
-                    lambda d, i=insts[ev.instrument], e=ev: _ext(d, "render_fill", i, e),  # type: ignore[misc]
+                    lambda d, i=insts[ev.instrument], e=ev: (
+                        d.fills.render_fill(i, e) if d.fills else None
+                    ),  # type: ignore[misc]
                 )
         for user in publication.accounts:
-            key = (Channel.ACCOUNT.value, ALL_INSTRUMENTS, user)
+            key = Key(Channel.ACCOUNT.value, ALL_INSTRUMENTS, user)
             if key in self.registry.subs:
                 view = self.account_view(user)
                 if view is not None:
@@ -526,7 +531,9 @@ class Hub:
                     self.publish_private(
                         key,
                         user,
-                        lambda d, v=view, t=now: _ext(d, "render_account", v, t),  # type: ignore[misc]
+                        lambda d, v=view, t=now: (
+                            d.account.render_account(v, t) if d.account else None
+                        ),  # type: ignore[misc]
                     )
 
     def account_view(self, user: str) -> AccountView | None:
@@ -552,8 +559,10 @@ class Hub:
                 continue
             for depth, delta in u.depth.items():
                 self.publish(
-                    (Channel.BOOK_DELTA.value, iid, depth),
-                    lambda d, i=inst, e=delta: _ext(d, "render_book_delta", i, e),  # type: ignore[misc]
+                    Key(Channel.BOOK_DELTA.value, iid, depth),
+                    lambda d, i=inst, e=delta: (
+                        d.book_deltas.render_book_delta(i, e) if d.book_deltas else None
+                    ),  # type: ignore[misc]
                 )
             if not self.registry.watched(Channel.CANDLES, iid):
                 continue
@@ -561,19 +570,21 @@ class Hub:
             live = self.marketdata.live_candles(iid) if u.candles_changed else []
             for candle in [*u.closed, *live]:
                 self.publish(
-                    (Channel.CANDLES.value, iid, candle.interval),
-                    lambda d, i=inst, c=candle, t=ts: _ext(d, "render_candle", i, c, t),  # type: ignore[misc]
+                    Key(Channel.CANDLES.value, iid, candle.interval),
+                    lambda d, i=inst, c=candle, t=ts: (
+                        d.candles.render_candle(i, c, t) if d.candles else None
+                    ),  # type: ignore[misc]
                 )
 
     def _key_opened(self, key: Key) -> None:
-        if key[0] == Channel.BOOK_DELTA.value:
-            assert isinstance(key[2], int)
-            self.marketdata.subscribe_depth(key[1], key[2])  # type: ignore[attr-defined]
+        if key.channel == Channel.BOOK_DELTA.value:
+            assert isinstance(key.variant, int)
+            self.marketdata.subscribe_depth(key.instrument, key.variant)  # type: ignore[attr-defined]
 
     def _key_closed(self, key: Key) -> None:
-        if key[0] == Channel.BOOK_DELTA.value:
-            assert isinstance(key[2], int)
-            self.marketdata.unsubscribe_depth(key[1], key[2])  # type: ignore[attr-defined]
+        if key.channel == Channel.BOOK_DELTA.value:
+            assert isinstance(key.variant, int)
+            self.marketdata.unsubscribe_depth(key.instrument, key.variant)  # type: ignore[attr-defined]
 
     # -- non-venue events -------------------------------------------------------------
     def publish_alert(self, event: AnyAlertEvent) -> None:
@@ -593,23 +604,23 @@ class Hub:
             user = getattr(event, "user", None)
             assert isinstance(user, str)
             self.publish_private(
-                (channel.value, ALL_INSTRUMENTS, user),
+                Key(channel.value, ALL_INSTRUMENTS, user),
                 user,
-                lambda d: _ext(d, "render_alert", event, inst),
+                lambda d: d.core.render_alert(event, inst),
             )
         else:
             self.publish(
-                (channel.value, ALL_INSTRUMENTS, None),
-                lambda d: _ext(d, "render_alert", event, inst),
+                Key(channel.value, ALL_INSTRUMENTS, None),
+                lambda d: d.core.render_alert(event, inst),
             )
 
     def _on_order(self, inst: Instrument, order: OrderUpdate) -> None:
         fee = OrderFee(order.fee, inst.quote.symbol, order.fee_rate_ppm)
         for ikey in (order.instrument, ALL_INSTRUMENTS):
             self.publish_private(
-                (Channel.ORDERS.value, ikey, order.user),
+                Key(Channel.ORDERS.value, ikey, order.user),
                 order.user,
-                lambda d, e=order, f=fee: d.render_order(inst, e, f),  # type: ignore[misc]
+                lambda d, e=order, f=fee: d.core.render_order(inst, e, f),  # type: ignore[misc]
             )
 
     # -- conflated snapshot streams ------------------------------------------------------
@@ -647,14 +658,14 @@ class Hub:
                 assert isinstance(depth, int)
                 view = book_view(self.marketdata.book_snapshot(instrument, depth))
                 self.publish(
-                    (Channel.BOOK.value, instrument, depth),
-                    lambda d, v=view: d.render_book(inst, v, now),  # type: ignore[misc]
+                    Key(Channel.BOOK.value, instrument, depth),
+                    lambda d, v=view: d.core.render_book(inst, v, now),  # type: ignore[misc]
                 )
         else:
             tick = ticker_view(self.marketdata.ticker(instrument))
             self.publish(
-                (Channel.TICKER.value, instrument, None),
-                lambda d: d.render_ticker(inst, tick, now),
+                Key(Channel.TICKER.value, instrument, None),
+                lambda d: d.core.render_ticker(inst, tick, now),
             )
         if not self.registry.watched(channel, instrument):
             del self._throttles[(channel, instrument)]
@@ -667,8 +678,8 @@ class Hub:
         self.venue_status[venue] = status
         now = self.clock_ms()
         self.publish(
-            (Channel.SYSTEM.value, ALL_INSTRUMENTS, None),
-            lambda d: d.render_venue_status(venue, status, now),
+            Key(Channel.SYSTEM.value, ALL_INSTRUMENTS, None),
+            lambda d: d.core.render_venue_status(venue, status, now),
         )
 
     # -- heartbeats ---------------------------------------------------------------------
@@ -679,7 +690,7 @@ class Hub:
         for conn in list(self.connections):
             if not conn.active:
                 continue
-            if getattr(conn.dialect, "heartbeat", "idle") == "periodic":
+            if conn.dialect.spec.heartbeat is Heartbeat.PERIODIC:
                 if now - conn.last_rx >= idle:
                     self.close(
                         conn,
@@ -688,12 +699,12 @@ class Hub:
                     )
                 elif now - max(conn.last_beat, conn.connected) >= ping_after:
                     conn.last_beat = now
-                    conn.send(conn.dialect.render_ping(self.clock_ms()))
+                    conn.send(conn.dialect.core.render_ping(self.clock_ms()))
                 continue
             if conn.ping_sent is None:
                 if now - conn.last_rx >= ping_after:
                     conn.ping_sent = now
-                    conn.send(conn.dialect.render_ping(self.clock_ms()))
+                    conn.send(conn.dialect.core.render_ping(self.clock_ms()))
             elif now - conn.ping_sent >= pong_within:
                 self.close(
                     conn,
@@ -716,8 +727,3 @@ class Hub:
             closes=dict(s.closes),
             errors=dict(s.errors),
         )
-
-
-def _ext(dialect: Dialect, name: str, *args: object) -> bytes | None:
-    fn = extension(dialect, name)
-    return None if fn is None else fn(*args)

@@ -18,6 +18,7 @@ from enum import StrEnum
 from openpit.core.enums import Reason
 from openpit.core.events import OrderUpdate, Position
 from openpit.core.instrument import Asset, Instrument
+from openpit.core.reasons import REASON_CLASS, ReasonClass
 
 
 class Channel(StrEnum):
@@ -102,16 +103,32 @@ class CloseReason(StrEnum):
     DUPLICATE = "duplicate_connection"  # too many connections for one API key
 
 
-REASON_KIND: dict[Reason, ErrorKind] = {
-    Reason.UNKNOWN_INSTRUMENT: ErrorKind.NOT_FOUND,
-    Reason.UNKNOWN_ORDER: ErrorKind.NOT_FOUND,
-    Reason.UNKNOWN_USER: ErrorKind.NOT_FOUND,
+CLASS_KIND: dict[ReasonClass, ErrorKind] = {
+    ReasonClass.INVALID: ErrorKind.REJECTED,
+    ReasonClass.NOT_FOUND: ErrorKind.NOT_FOUND,
+    ReasonClass.CONFLICT: ErrorKind.REJECTED,
+    ReasonClass.REJECTED: ErrorKind.REJECTED,
+    ReasonClass.ENDED: ErrorKind.REJECTED,
 }
-"""Venue reason codes that are not a plain rejection; everything else is REJECTED."""
+"""The gateway's error kind of each neutral reason class (``core.reasons``): a venue
+rejection is REJECTED (each dialect refines it by ``Reason``), unless it names
+something the venue does not know."""
+
+REASON_KIND: dict[Reason, ErrorKind] = {r: CLASS_KIND[c] for r, c in REASON_CLASS.items()}
 
 
 def reason_kind(reason: Reason) -> ErrorKind:
-    return REASON_KIND.get(reason, ErrorKind.REJECTED)
+    return REASON_KIND[reason]
+
+
+class SessionReason(StrEnum):
+    """Why the gateway itself ends a session (not a venue ``Reason``)."""
+
+    AUTH_FAILED = "auth_failed"  # the token expired or its key was revoked
+
+
+ErrorReason = Reason | SessionReason
+"""What ``render_error`` may be told beyond the error kind."""
 
 
 # -- requests ------------------------------------------------------------------------
@@ -332,7 +349,7 @@ class BatchFailure:
 
     kind: ErrorKind
     message: str
-    reason: str | None = None
+    reason: Reason | None = None
 
 
 BatchItem = OrderAck | BatchFailure

@@ -32,7 +32,6 @@ from openpit.core.events import OrderUpdate
 from openpit.core.instrument import Instrument
 from openpit.gateway.auth import AuthError
 from openpit.gateway.connection import Connection
-from openpit.gateway.dialects.base import extension
 from openpit.gateway.hub import Hub, book_view, ticker_view
 from openpit.gateway.model import (
     ALL_INSTRUMENTS,
@@ -48,6 +47,7 @@ from openpit.gateway.model import (
     CloseReason,
     ConnStats,
     ErrorKind,
+    ErrorReason,
     Head,
     KeyLogin,
     ModifyRequest,
@@ -83,9 +83,13 @@ def error(
     kind: ErrorKind,
     message: str,
     request: Request | None,
-    **extra: object,
+    *,
+    reason: ErrorReason | None = None,
+    retry_after: float | None = None,
 ) -> None:
-    conn.send(error_payload(hub, conn, kind, message, request, **extra))
+    conn.send(
+        error_payload(hub, conn, kind, message, request, reason=reason, retry_after=retry_after)
+    )
 
 
 def error_payload(
@@ -94,19 +98,14 @@ def error_payload(
     kind: ErrorKind,
     message: str,
     request: Request | None,
-    **extra: object,
+    *,
+    reason: ErrorReason | None = None,
+    retry_after: float | None = None,
 ) -> bytes:
     """The dialect's error reply (counted in the error stats)."""
     hub.stats.errors[kind.value] = hub.stats.errors.get(kind.value, 0) + 1
-    reason = extra.get("reason")
-    retry = extra.get("retry_after")
-    return conn.dialect.render_error(
-        kind,
-        message,
-        hub.clock_ms(),
-        request,
-        reason=reason if isinstance(reason, str) else None,
-        retry_after=retry if isinstance(retry, float) else None,
+    return conn.dialect.core.render_error(
+        kind, message, hub.clock_ms(), request, reason=reason, retry_after=retry_after
     )
 
 
@@ -127,7 +126,7 @@ async def handle(hub: Hub, conn: Connection, frame: str | bytes) -> None:
     hub.stats.bytes_in += len(frame)
     dialect = conn.dialect
     try:
-        head = dialect.head(frame)
+        head = dialect.core.head(frame)
     except Exception:  # a dialect bug, never the client's: logged, and still an answer
         log.exception("internal error reading the head of a %s message", dialect.name)
         head = Head("other")
@@ -136,10 +135,9 @@ async def handle(hub: Hub, conn: Connection, frame: str | bytes) -> None:
         return
     request: Request | None = None
     try:
-        request = dialect.parse(frame)
-        screen = getattr(dialect, "screen", None)
-        if screen is not None:  # e.g. envelope: which channels/actions this endpoint serves
-            request = screen(conn.endpoint, request, conn.principal is not None)
+        request = dialect.core.parse(frame)
+        if dialect.screen is not None:  # e.g. envelope: the channels/actions of an endpoint
+            request = dialect.screen.screen(conn.endpoint, request, conn.principal is not None)
         await _dispatch(hub, conn, request)
     except Refusal as exc:
         error(hub, conn, exc.kind, exc.message, request)
@@ -172,8 +170,8 @@ _BAD_SUBSCRIPTION = frozenset({ErrorKind.BAD_REQUEST, ErrorKind.NOT_FOUND})
 
 def strike(hub: Hub, conn: Connection, reason: CloseReason, message: str) -> None:
     """Count one failure; close when the dialect's ``strikes`` limit for it is reached."""
-    limits = getattr(conn.dialect, "strikes", None)
-    if not limits or reason not in limits or not conn.active:
+    limits = conn.dialect.spec.strikes
+    if reason not in limits or not conn.active:
         return
     n = conn.strikes[reason.value] = conn.strikes.get(reason.value, 0) + 1
     if n >= limits[reason]:
@@ -190,7 +188,7 @@ async def _dispatch(hub: Hub, conn: Connection, request: Request) -> None:
     elif isinstance(request, Pong):
         pass
     elif isinstance(request, Ping):
-        conn.send(conn.dialect.render_pong(hub.clock_ms(), request))
+        conn.send(conn.dialect.core.render_pong(hub.clock_ms(), request))
     elif isinstance(request, KeyLogin | TokenLogin):
         _login(hub, conn, request)
     elif isinstance(request, Subscribe):
@@ -241,7 +239,7 @@ def _login(hub: Hub, conn: Connection, request: KeyLogin | TokenLogin) -> None:
     conn.settle()
     if hub.streams is not None:
         hub.streams.watch_expiry(conn)
-    conn.send(conn.dialect.render_authenticated(principal, hub.clock_ms(), request))
+    conn.send(conn.dialect.core.render_authenticated(principal, hub.clock_ms(), request))
 
 
 # -- subscriptions ---------------------------------------------------------------------
@@ -269,7 +267,7 @@ def _keys(hub: Hub, conn: Connection, topics: tuple[Topic, ...], *, check: bool)
     for topic in topics:
         channel = topic.channel
         if channel.instrumentless:
-            keys.append((channel.value, ALL_INSTRUMENTS, None))
+            keys.append(Key(channel.value, ALL_INSTRUMENTS, None))
             continue
         if channel is Channel.PRICE or channel is Channel.PORTFOLIO or topic.margin_only:
             keys.append(_typed_key(hub, conn, topic, check=check))
@@ -288,11 +286,11 @@ def _keys(hub: Hub, conn: Connection, topics: tuple[Topic, ...], *, check: bool)
         insts = _instruments(hub, topic)
         if channel.private:
             ids = [i.id for i in insts] or [ALL_INSTRUMENTS]
-            keys.extend((channel.value, iid, conn.user) for iid in ids)
+            keys.extend(Key(channel.value, iid, conn.user) for iid in ids)
             continue
         if not insts:
             raise Refusal(ErrorKind.BAD_REQUEST, f"channel {topic.wire!r} needs params.symbols")
-        variant: object = None
+        variant: int | str | None = None
         if channel is Channel.CANDLES:
             if topic.interval not in INTERVALS:
                 raise Refusal(
@@ -309,14 +307,14 @@ def _keys(hub: Hub, conn: Connection, topics: tuple[Topic, ...], *, check: bool)
                     f"params.depth {depth} is too deep (at most {hub.settings.max_depth})",
                 )
             variant = depth
-        keys.extend((channel.value, i.id, variant) for i in insts)
+        keys.extend(Key(channel.value, i.id, variant) for i in insts)
     return keys
 
 
 def _subscribe(hub: Hub, conn: Connection, request: Subscribe) -> None:
     keys = _keys(hub, conn, request.topics, check=True)
     new = [k for k in dict.fromkeys(keys) if k not in conn.subscriptions]
-    limit = getattr(conn.dialect, "max_subscriptions", None) or hub.settings.max_subscriptions
+    limit = conn.dialect.spec.max_subscriptions or hub.settings.max_subscriptions
     if len(conn.subscriptions) + len(new) > limit:
         raise Refusal(
             ErrorKind.LIMIT_EXCEEDED,
@@ -329,36 +327,36 @@ def _subscribe(hub: Hub, conn: Connection, request: Subscribe) -> None:
     conn.settle()
     now = hub.clock_ms()
     dialect = conn.dialect
-    conn.send(dialect.render_subscribed(request, now))
+    conn.send(dialect.core.render_subscribed(request, now))
     for key in dict.fromkeys(keys):  # initial state, so the client starts from the present
         channel, iid, variant = key
         if channel == Channel.SYSTEM.value:
             for venue, status in hub.venue_status.items():
-                conn.send(dialect.render_venue_status(venue, status, now))
+                conn.send(dialect.core.render_venue_status(venue, status, now))
         elif channel == Channel.BOOK.value:
             assert isinstance(variant, int)
             view = book_view(hub.marketdata.book_snapshot(iid, variant))
-            conn.send(dialect.render_book(hub.config.instruments[iid], view, now))
+            conn.send(dialect.core.render_book(hub.config.instruments[iid], view, now))
         elif channel == Channel.TICKER.value:
             tick = ticker_view(hub.marketdata.ticker(iid))
-            conn.send(dialect.render_ticker(hub.config.instruments[iid], tick, now))
+            conn.send(dialect.core.render_ticker(hub.config.instruments[iid], tick, now))
         elif channel == Channel.BOOK_DELTA.value:  # the snapshot the deltas start from
             assert isinstance(variant, int)
             view = book_view(hub.marketdata.book_snapshot(iid, variant))
-            conn.send(dialect.render_book(hub.config.instruments[iid], view, now))
+            conn.send(dialect.core.render_book(hub.config.instruments[iid], view, now))
         elif channel == Channel.CANDLES.value:
-            render = extension(dialect, "render_candle")
+            candles = dialect.candles
             history = getattr(hub.marketdata, "history", None)
-            if render is not None and history is not None:
+            if candles is not None and history is not None:
                 for candle in history(iid, variant, limit=1):
-                    _send(conn, render(hub.config.instruments[iid], candle, now))
+                    conn.send(candles.render_candle(hub.config.instruments[iid], candle, now))
         elif channel in _STREAMED and hub.streams is not None:
             hub.streams.initial(conn, key)
         elif channel == Channel.ACCOUNT.value:
-            render = extension(dialect, "render_account")
+            renderer = dialect.account
             account = hub.account_view(conn.user) if conn.user is not None else None
-            if render is not None and account is not None:
-                _send(conn, render(account, now))
+            if renderer is not None and account is not None:
+                conn.send(renderer.render_account(account, now))
 
 
 _STREAMED = frozenset({Channel.PRICE.value, Channel.PORTFOLIO.value, Channel.POSITIONS.value})
@@ -390,13 +388,13 @@ def _typed_key(hub: Hub, conn: Connection, topic: Topic, *, check: bool) -> Key:
         if asset is None:
             raise Refusal(ErrorKind.NOT_FOUND, f"unknown currency {topic.valuation_asset!r}")
         slot = ALL_INSTRUMENTS if topic.valuation_asset is None else asset
-        return (channel.value, slot, user)
-    return (channel.value, MARGIN_ONLY, user)
+        return Key(channel.value, slot, user)
+    return Key(channel.value, MARGIN_ONLY, user)
 
 
 def _stats(hub: Hub, conn: Connection, request: StatsRequest) -> None:
-    render = extension(conn.dialect, "render_stats")
-    if render is None:
+    renderer = conn.dialect.stats
+    if renderer is None:
         raise Refusal(ErrorKind.BAD_REQUEST, "connection_stats is not part of this dialect")
     now = hub.clock_ms()
     connected_at = now - int((time.monotonic() - conn.connected) * 1000)
@@ -407,19 +405,14 @@ def _stats(hub: Hub, conn: Connection, request: StatsRequest) -> None:
         subscriptions=len(conn.subscriptions),
         latency_ms=conn.latency_ms,
     )
-    _send(conn, render(stats, now))
-
-
-def _send(conn: Connection, payload: bytes | None) -> None:
-    if payload is not None:
-        conn.send(payload)
+    conn.send(renderer.render_stats(stats, now))
 
 
 def _unsubscribe(hub: Hub, conn: Connection, request: Unsubscribe) -> None:
     for key in _keys(hub, conn, request.topics, check=False):
         hub.registry.remove(key, conn)
     conn.settle()
-    conn.send(conn.dialect.render_unsubscribed(request, hub.clock_ms()))
+    conn.send(conn.dialect.core.render_unsubscribed(request, hub.clock_ms()))
 
 
 # -- orders ----------------------------------------------------------------------------
@@ -486,11 +479,11 @@ def _order_reply(
             reason_kind(result.reason),
             result.message or result.reason.value,
             request,
-            reason=result.reason.value,
+            reason=result.reason,
         )
     ack = _ack(hub, request, action, inst, result)
     now = hub.clock_ms()
-    return conn.dialect.render_order_ack(ack, _ack_inst(hub, ack, inst), now, request)
+    return conn.dialect.core.render_order_ack(ack, _ack_inst(hub, ack, inst), now, request)
 
 
 def _ack_inst(hub: Hub, ack: OrderAck, inst: Instrument | None) -> Instrument | None:
@@ -547,14 +540,14 @@ async def _batch(hub: Hub, conn: Connection, request: BatchRequest) -> None:
                 items[i] = (ack, _ack_inst(hub, ack, inst))
             else:
                 kind = reason_kind(sub.reason)
-                failure = BatchFailure(kind, sub.message or sub.reason.value, sub.reason.value)
+                failure = BatchFailure(kind, sub.message or sub.reason.value, sub.reason)
                 items[i] = (failure, inst)
-    render = extension(conn.dialect, "render_batch")
-    if render is None:
+    renderer = conn.dialect.batch
+    if renderer is None:
         raise Refusal(ErrorKind.BAD_REQUEST, "batch operations are not part of this dialect")
     done = [item for item in items if item is not None]
     if conn.active:
-        _send(conn, render(done, hub.clock_ms(), request))
+        conn.send(renderer.render_batch(done, hub.clock_ms(), request))
 
 
 def _alerts(hub: Hub, conn: Connection, request: AlertRequest) -> None:
@@ -563,8 +556,8 @@ def _alerts(hub: Hub, conn: Connection, request: AlertRequest) -> None:
     manager = hub.alert_manager
     if manager is None:
         raise Refusal(ErrorKind.INTERNAL, "custom alerts are not enabled on this server")
-    render = extension(conn.dialect, "render_alert_reply")
-    if render is None:
+    replies = conn.dialect.alert_replies
+    if replies is None:
         raise Refusal(ErrorKind.BAD_REQUEST, "alerts are not part of this dialect")
     user = conn.principal.user
     infos: list[AlertInfo]
@@ -593,7 +586,7 @@ def _alerts(hub: Hub, conn: Connection, request: AlertRequest) -> None:
     except AlertError as exc:
         kind = ErrorKind.LIMIT_EXCEEDED if exc.code == "limit_exceeded" else ErrorKind.BAD_REQUEST
         raise Refusal(kind, str(exc)) from None
-    _send(conn, render(request.op, infos, hub.clock_ms(), request))
+    conn.send(replies.render_alert_reply(request.op, infos, hub.clock_ms(), request))
 
 
 def _command(
@@ -623,7 +616,7 @@ def _command(
                 amount=request.amount,
                 price=request.price,
                 stop_price=request.stop_price,
-                names=conn.dialect.field_names,
+                names=conn.dialect.spec.field_names,
             )
         except requests.RequestError as exc:
             raise Refusal(ErrorKind.BAD_REQUEST, exc.message) from None
@@ -657,7 +650,7 @@ def _place(
             post_only=request.post_only,
             reduce_only=request.reduce_only,
             leverage=request.leverage,
-            names=conn.dialect.field_names,
+            names=conn.dialect.spec.field_names,
         )
     except requests.RequestError as exc:
         raise Refusal(ErrorKind.BAD_REQUEST, exc.message) from None

@@ -8,7 +8,7 @@ What the venue does not publish as events but spec 004 streams:
 - margin ``position_update`` re-marked at each trade of the instrument (the ledger only
   emits a position when it changes; its mark, PnL and margin ratio move with the price).
 
-Connection housekeeping (dialects with ``heartbeat = "frames"``):
+Connection housekeeping (dialects whose spec has ``heartbeat=Heartbeat.FRAMES``):
 - a WebSocket ping frame every ``frame_ping_interval``; the pong's round trip is the
   connection's ``latency`` and counts as inbound traffic;
 - a token login whose ``exp`` passes while connected: the private subscriptions end,
@@ -33,7 +33,7 @@ import msgspec
 
 from openpit.core.events import Position, Trade
 from openpit.gateway.connection import Connection
-from openpit.gateway.dialects.base import Dialect, extension
+from openpit.gateway.dialects.base import Bound, Heartbeat
 from openpit.gateway.frames import ping_frame
 from openpit.gateway.model import (
     ALL_INSTRUMENTS,
@@ -41,6 +41,7 @@ from openpit.gateway.model import (
     Channel,
     CloseReason,
     ErrorKind,
+    SessionReason,
 )
 from openpit.gateway.subscriptions import Key
 from openpit.venue.views import Publication
@@ -53,11 +54,6 @@ log = logging.getLogger("openpit.gateway")
 _PRICE = Channel.PRICE.value
 _PORTFOLIO = Channel.PORTFOLIO.value
 _POSITIONS = Channel.POSITIONS.value
-
-
-def _ext(dialect: Dialect, name: str, *args: object) -> bytes | None:
-    fn = extension(dialect, name)
-    return None if fn is None else fn(*args)
 
 
 class Streams:
@@ -142,11 +138,11 @@ class Streams:
                 del self.positions[pos.instrument]
 
     def _publish_position(self, pos: Position) -> None:
-        key = (_POSITIONS, MARGIN_ONLY, pos.user)
+        key = Key(_POSITIONS, MARGIN_ONLY, pos.user)
         if key not in self.hub.registry.subs:
             return
         inst = self.config.instruments[pos.instrument]
-        self.hub.publish_private(key, pos.user, lambda d: d.render_position(inst, pos))
+        self.hub.publish_private(key, pos.user, lambda d: d.core.render_position(inst, pos))
 
     def margin_positions(self, user: str) -> list[Position]:
         return [per[user] for per in self.positions.values() if user in per]
@@ -159,7 +155,7 @@ class Streams:
             inst = next(
                 (i for i in self.config.instruments.values() if i.base.symbol == symbol), None
             )
-        return None if inst is None else (_PRICE, inst.id, None)
+        return None if inst is None else Key(_PRICE, inst.id, None)
 
     def touch_price(self, iid: str) -> None:
         if not self.hub.registry.watched(Channel.PRICE, iid) or iid in self._price_handles:
@@ -176,16 +172,16 @@ class Streams:
         self._price_last[iid] = self.hub.loop.time()
         render = self.price_render(iid)
         if render is not None:
-            self.hub.publish((_PRICE, iid, None), render)
+            self.hub.publish(Key(_PRICE, iid, None), render)
 
-    def price_render(self, iid: str) -> Callable[[Dialect], bytes | None] | None:
+    def price_render(self, iid: str) -> Callable[[Bound], bytes | None] | None:
         price = getattr(self.hub.marketdata, "price", None)
         update = None if price is None else price(iid)
         if update is None:
             return None
         inst = self.config.instruments[iid]
         now = self.hub.clock_ms()
-        return lambda d: _ext(d, "render_price", inst, update, now)
+        return lambda d: d.prices.render_price(inst, update, now) if d.prices else None
 
     # -- portfolios -----------------------------------------------------------------------
     def _flush_portfolios(self) -> None:
@@ -198,13 +194,13 @@ class Streams:
         keys = [
             k
             for k in self.hub.registry.subs
-            if k[0] == _PORTFOLIO and (users is None or k[2] in users)
+            if k.channel == _PORTFOLIO and (users is None or k.variant in users)
         ]
         for key in keys:
             render = self.portfolio_render(key)
             if render is not None:
-                assert isinstance(key[2], str)
-                self.hub.publish_private(key, key[2], render)
+                assert isinstance(key.variant, str)
+                self.hub.publish_private(key, key.variant, render)
 
     def valuation_asset(self, asset: str | None) -> str | None:
         """The asset a portfolio is valued in (None: unknown asset)."""
@@ -223,22 +219,24 @@ class Streams:
                 return inst.price_decimals
         return self.config.assets[asset].decimals
 
-    def portfolio_render(self, key: Key) -> Callable[[Dialect], bytes | None] | None:
+    def portfolio_render(self, key: Key) -> Callable[[Bound], bytes | None] | None:
         portfolio = getattr(self.hub.marketdata, "portfolio", None)
-        user = key[2]
-        asset = self.valuation_asset(key[1])
+        user = key.variant
+        asset = self.valuation_asset(key.instrument)
         if portfolio is None or asset is None or not isinstance(user, str):
             return None
         value = portfolio(user, asset)
         assets = self.config.assets
         places = self.places(asset)
         now = self.hub.clock_ms()
-        return lambda d: _ext(d, "render_portfolio", value, assets, places, now)
+        return lambda d: (
+            d.portfolio.render_portfolio(value, assets, places, now) if d.portfolio else None
+        )
 
     # -- subscription snapshots -----------------------------------------------------------
     def initial(self, conn: Connection, key: Key) -> None:
         """What a new subscriber of ``key`` gets first (price, portfolio, positions)."""
-        render: Callable[[Dialect], bytes | None] | None = None
+        render: Callable[[Bound], bytes | None] | None = None
         channel, iid, variant = key
         if channel == _PRICE:
             render = self.price_render(iid)
@@ -247,7 +245,7 @@ class Streams:
         elif channel == _POSITIONS and iid == MARGIN_ONLY and isinstance(variant, str):
             for pos in self.margin_positions(variant):
                 inst = self.config.instruments[pos.instrument]
-                conn.send(conn.dialect.render_position(inst, pos))
+                conn.send(conn.dialect.core.render_position(inst, pos))
         if render is not None:
             payload = render(conn.dialect)
             if payload is not None:
@@ -258,7 +256,7 @@ class Streams:
         """A WebSocket ping frame every ``frame_ping_interval`` to ``frames`` dialects."""
         interval = self.hub.settings.frame_ping_interval
         for conn in list(self.hub.connections):
-            if not conn.active or getattr(conn.dialect, "heartbeat", None) != "frames":
+            if not conn.active or conn.dialect.spec.heartbeat is not Heartbeat.FRAMES:
                 continue
             if now - conn.last_beat >= interval:
                 conn.last_beat = now
@@ -293,15 +291,19 @@ class Streams:
         if not conn.active:
             return
         hub = self.hub
-        for key in [k for k in conn.subscriptions if Channel(k[0]).private]:
+        for key in [k for k in conn.subscriptions if Channel(k.channel).private]:
             hub.registry.remove(key, conn)
         message = "Token expired: private subscriptions ended"
         hub.stats.errors[ErrorKind.UNAUTHORIZED.value] = (
             hub.stats.errors.get(ErrorKind.UNAUTHORIZED.value, 0) + 1
         )
         conn.send(
-            conn.dialect.render_error(
-                ErrorKind.UNAUTHORIZED, message, hub.clock_ms(), None, reason="auth_failed"
+            conn.dialect.core.render_error(
+                ErrorKind.UNAUTHORIZED,
+                message,
+                hub.clock_ms(),
+                None,
+                reason=SessionReason.AUTH_FAILED,
             )
         )
         hub.close(conn, CloseReason.AUTH_FAILED, "token expired")

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from openpit.gateway.dialects.base import DialectSpec, Group, Heartbeat
 from openpit.gateway.dialects.envelope.inbound import (
     head,
     parse,
@@ -98,8 +99,6 @@ from openpit.gateway.dialects.envelope.wire import (
 from openpit.gateway.model import CloseReason
 
 name: Final = "envelope"
-heartbeat: Final = "periodic"  # {"type":"heartbeat"} every ping_interval; idle_timeout closes
-
 close_codes: Final = {
     CloseReason.NORMAL: 1000,
     CloseReason.GOING_AWAY: 4004,  # "Server restarting: reconnect with backoff"
@@ -127,6 +126,26 @@ field_names: Final = {
     "instrument": "symbol",
     "venue": "exchange",
 }
+
+spec: Final = DialectSpec(
+    name=name,
+    endpoints=tuple(ENDPOINTS),
+    close_codes=close_codes,
+    field_names=field_names,
+    strikes=strikes,
+    heartbeat=Heartbeat.PERIODIC,  # {"type":"heartbeat"} every ping_interval; idle_timeout closes
+    groups=frozenset(
+        {
+            Group.FILLS,
+            Group.ACCOUNT,
+            Group.CANDLES,
+            Group.BOOK_DELTAS,
+            Group.BATCH,
+            Group.ALERT_REPLIES,
+            Group.SCREEN,
+        }
+    ),
+)
 
 __all__ = [
     "ALERT_ACTIONS",
@@ -158,7 +177,6 @@ __all__ = [
     "error_code",
     "field_names",
     "head",
-    "heartbeat",
     "name",
     "num",
     "parse",
@@ -185,5 +203,6 @@ __all__ = [
     "render_unsubscribed",
     "render_venue_status",
     "screen",
+    "spec",
     "strikes",
 ]

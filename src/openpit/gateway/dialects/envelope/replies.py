@@ -37,6 +37,7 @@ from openpit.gateway.model import (
     BatchRequest,
     CancelRequest,
     ErrorKind,
+    ErrorReason,
     KeyLogin,
     ModifyRequest,
     OrderAck,
@@ -63,16 +64,13 @@ def _reply(kind: str, data: dict[str, Any], ts: int, request: Request | None) ->
     return _encode(out)
 
 
-def error_code(kind: ErrorKind, request: Request | None, reason: str | None) -> str:
+def error_code(kind: ErrorKind, request: Request | None, reason: ErrorReason | None) -> str:
     """The spec 001 code for an error of ``kind`` about ``request``."""
     ref = _ref(request)
     if ref.code is not None:
         return ref.code
-    if reason is not None:
-        try:
-            return REASON_CODES.get(Reason(reason), KIND_CODES[kind])
-        except ValueError:
-            pass
+    if isinstance(reason, Reason):
+        return REASON_CODES[reason]
     if kind is ErrorKind.UNAUTHORIZED and isinstance(request, KeyLogin | TokenLogin):
         return INVALID_CREDENTIALS
     if kind is ErrorKind.NOT_FOUND and isinstance(request, CancelRequest | ModifyRequest):
@@ -86,7 +84,7 @@ def render_error(
     ts: int,
     request: Request | None = None,
     *,
-    reason: str | None = None,
+    reason: ErrorReason | None = None,
     retry_after: float | None = None,
 ) -> bytes:
     """{"type": "error", "data": {"code": "invalid_parameter", "message": "Invalid parameter:
@@ -102,7 +100,7 @@ def render_error(
     if retry_after is not None:
         data["retry_after"] = max(1, math.ceil(retry_after))
     if reason is not None:
-        data["reason"] = reason
+        data["reason"] = reason.value
     return _reply("error", data, ts, request)
 
 
@@ -234,7 +232,7 @@ def render_batch(
             code = error_code(item.kind, op, item.reason)
             err: dict[str, Any] = {"code": code, "message": item.message}
             if item.reason is not None:
-                err["reason"] = item.reason
+                err["reason"] = item.reason.value
             results.append({"index": i, "operation": opname, "status": "error", "error": err})
         else:
             entry = {"index": i, "operation": opname, **_ack_data(item, inst, op)}

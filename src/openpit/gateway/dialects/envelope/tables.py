@@ -115,8 +115,15 @@ REASON_CODES: Final[dict[Reason, str]] = {
     Reason.REDUCE_ONLY: INVALID_PARAMETER,
     Reason.LEVERAGE_NOT_ALLOWED: INVALID_PARAMETER,
     Reason.DEADLINE_PASSED: INVALID_PARAMETER,
+    # why an order ended, never a rejection of a request; total all the same
+    Reason.OK: INVALID_PARAMETER,
+    Reason.IOC_REMAINDER: INVALID_PARAMETER,
+    Reason.USER_CANCELLED: INVALID_PARAMETER,
+    Reason.OCO_SIBLING: INVALID_PARAMETER,
+    Reason.DAY_EXPIRED: INVALID_PARAMETER,
+    Reason.LIQUIDATION: INVALID_PARAMETER,
 }
-"""Venue reason -> spec 001 error code (anything else: ``invalid_parameter``)."""
+"""Venue reason -> spec 001 error code; total over ``Reason`` (a test keeps it so)."""
 
 KIND_CODES: Final[dict[ErrorKind, str]] = {
     ErrorKind.BAD_REQUEST: INVALID_PARAMETER,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from openpit.gateway.dialects.base import DialectSpec, Group, Heartbeat
 from openpit.gateway.dialects.typed.alerts import (
     render_alert,
     render_arbitrage,
@@ -69,6 +70,7 @@ from openpit.gateway.dialects.typed.tables import (
     ORDER_TYPES,
     PRIVATE_CHANNELS,
     PUBLIC_CHANNELS,
+    REASON_CODES,
     SUPPORTED,
     TYPES,
 )
@@ -107,30 +109,37 @@ field_names: Final = {
     "venue": "venue",
 }
 
-heartbeat: Final = "frames"  # WebSocket ping frames every 15 s (spec 004)
-compress: Final = True  # permessage-deflate when the client offers it (spec 004)
-max_subscriptions: Final = 20  # per connection (spec 004 "Rate Limiting")
 strikes: Final = {
     CloseReason.AUTH_FAILED: 1,  # an invalid token: immediate disconnection
     CloseReason.RATE_LIMITED: 20,  # the 20th rate-limited message closes with 1008
 }
+
+spec: Final = DialectSpec(
+    name=name,
+    endpoints=("/", "/ws"),
+    close_codes=close_codes,
+    field_names=field_names,
+    strikes=strikes,
+    heartbeat=Heartbeat.FRAMES,  # WebSocket ping frames every 15 s (spec 004)
+    compress=True,  # permessage-deflate when the client offers it (spec 004)
+    max_subscriptions=20,  # per connection (spec 004 "Rate Limiting")
+    groups=frozenset({Group.STATS, Group.PRICES, Group.PORTFOLIO}),
+)
 
 __all__ = [
     "CHANNELS",
     "ORDER_TYPES",
     "PRIVATE_CHANNELS",
     "PUBLIC_CHANNELS",
+    "REASON_CODES",
     "SUPPORTED",
     "TYPES",
     "channel_names",
     "close_codes",
-    "compress",
     "error_code",
     "field_names",
     "fixed",
     "head",
-    "heartbeat",
-    "max_subscriptions",
     "name",
     "order_id_text",
     "parse",
@@ -161,6 +170,7 @@ __all__ = [
     "render_unsubscribed",
     "render_venue_status",
     "signed",
+    "spec",
     "status_text",
     "strikes",
 ]

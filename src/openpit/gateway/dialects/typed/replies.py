@@ -13,8 +13,9 @@ Invariants:
 from __future__ import annotations
 
 from openpit.core.access import Principal
+from openpit.core.enums import Reason
 from openpit.core.instrument import Instrument
-from openpit.gateway.dialects.typed.tables import SUPPORTED
+from openpit.gateway.dialects.typed.tables import REASON_CODES, SUPPORTED
 from openpit.gateway.dialects.typed.wire import _encode, order_id_text, status_text
 from openpit.gateway.model import (
     BadRequest,
@@ -22,8 +23,10 @@ from openpit.gateway.model import (
     Channel,
     ConnStats,
     ErrorKind,
+    ErrorReason,
     OrderAck,
     Request,
+    SessionReason,
     Subscribe,
     TokenLogin,
     Topic,
@@ -42,7 +45,7 @@ def _kind_of(request: Request | None) -> str | None:
     return ref if isinstance(ref, str) else None
 
 
-def error_code(kind: ErrorKind, request: Request | None, reason: str | None = None) -> str:
+def error_code(kind: ErrorKind, request: Request | None, reason: ErrorReason | None = None) -> str:
     """The spec 004 error code for a neutral error (table in docs/dialects.md)."""
     what = _kind_of(request)
     if kind is ErrorKind.RATE_LIMITED:
@@ -50,7 +53,11 @@ def error_code(kind: ErrorKind, request: Request | None, reason: str | None = No
     if kind is ErrorKind.INTERNAL:
         return "INTERNAL_ERROR"
     if kind is ErrorKind.UNAUTHORIZED:
-        if isinstance(request, TokenLogin) or what == "authenticate" or reason == "auth_failed":
+        if (
+            isinstance(request, TokenLogin)
+            or what == "authenticate"
+            or reason is SessionReason.AUTH_FAILED
+        ):
             return "AUTH_FAILED"
         return "AUTH_REQUIRED"
     if kind is ErrorKind.FORBIDDEN:
@@ -60,9 +67,7 @@ def error_code(kind: ErrorKind, request: Request | None, reason: str | None = No
     if kind is ErrorKind.LIMIT_EXCEEDED:
         return "RATE_LIMIT_EXCEEDED"
     if what in ("place_order", "cancel_order"):
-        if reason == "insufficient_funds":
-            return "INSUFFICIENT_BALANCE"
-        return "ORDER_FAILED"
+        return REASON_CODES[reason] if isinstance(reason, Reason) else "ORDER_FAILED"
     if what == "authenticate":
         return "AUTH_FAILED"
     return "INVALID_MESSAGE"
@@ -74,7 +79,7 @@ def render_error(
     ts: int,
     request: Request | None = None,
     *,
-    reason: str | None = None,
+    reason: ErrorReason | None = None,
     retry_after: float | None = None,
 ) -> bytes:
     """An error reply.
@@ -89,8 +94,8 @@ def render_error(
         err["details"] = SUPPORTED
     elif retry_after is not None:
         err["details"] = f"Retry after {retry_after:.3f} s"
-    elif reason is not None and reason != "auth_failed":
-        err["details"] = reason
+    elif isinstance(reason, Reason):
+        err["details"] = reason.value
     out: dict[str, object] = {"type": "error", "error": err}
     what = _kind_of(request)
     if what is not None:

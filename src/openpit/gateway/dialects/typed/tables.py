@@ -7,13 +7,15 @@ Invariants:
 - ``orderbook`` and ``trades`` channels need a ``pair`` (``_PAIRED``); ``price`` needs a
   ``symbol``.
 - ``TYPES`` are the message types a client may send; ``ORDER_TYPES`` the ``orderType``
-  values of ``place_order``. Pure data, no logic.
+  values of ``place_order``; ``REASON_CODES`` the error code of each venue reason
+  (total over ``Reason``). Pure data, no logic.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from openpit.core.enums import Reason
 from openpit.gateway.model import Channel
 
 PUBLIC_CHANNELS: Final = {
@@ -44,6 +46,10 @@ TYPES: Final = (
     "connection_stats",
 )
 ORDER_TYPES: Final = ("limit", "market", "stop_loss", "oco")
+REASON_CODES: Final[dict[Reason, str]] = {
+    r: "INSUFFICIENT_BALANCE" if r is Reason.INSUFFICIENT_FUNDS else "ORDER_FAILED" for r in Reason
+}
+"""Venue reason of a failed ``place_order``/``cancel_order`` -> spec 004 code (total)."""
 CATEGORIES: Final = {
     "authenticate": "auth",
     "subscribe": "subscribe",

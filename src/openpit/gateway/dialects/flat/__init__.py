@@ -24,8 +24,10 @@ import msgspec
 
 from openpit.alerts.events import AnyAlertEvent, ExchangeConnectionStatus
 from openpit.core.access import Principal
+from openpit.core.enums import Reason
 from openpit.core.events import InstrumentStatus, OrderUpdate, Position, Trade
 from openpit.core.instrument import PPM, Instrument
+from openpit.gateway.dialects.base import DialectSpec, Heartbeat
 from openpit.gateway.dialects.frame_limits import (
     Int64,
     digits_id,
@@ -39,6 +41,7 @@ from openpit.gateway.model import (
     Channel,
     CloseReason,
     ErrorKind,
+    ErrorReason,
     Head,
     KeyLogin,
     ModifyRequest,
@@ -88,6 +91,10 @@ close_codes: Final = {
     CloseReason.RATE_LIMITED: 1008,  # the spec's only policy code
 }
 
+REASON_CODES: Final[dict[Reason, str]] = {r: r.value for r in Reason}
+"""Venue reason -> the ``reason`` of an error: spec 000 has no rejection codes of its
+own, so flat sends openpit's (``code`` is the HTTP-style number of the error kind)."""
+
 strikes: Final = {CloseReason.RATE_LIMITED: 20}  # the 20th rate-limited message closes
 
 field_names: Final = {
@@ -97,6 +104,15 @@ field_names: Final = {
     "instrument": "symbol",
     "venue": "exchange",
 }
+
+spec: Final = DialectSpec(
+    name=name,
+    endpoints=("/ws",),
+    close_codes=close_codes,
+    field_names=field_names,
+    strikes=strikes,
+    heartbeat=Heartbeat.IDLE,
+)
 
 _encode = msgspec.json.Encoder().encode
 
@@ -359,7 +375,7 @@ def render_error(
     ts: int,
     request: Request | None = None,
     *,
-    reason: str | None = None,
+    reason: ErrorReason | None = None,
     retry_after: float | None = None,
 ) -> bytes:
     """An error reply.
@@ -371,7 +387,7 @@ def render_error(
     if action is not None:
         out["action"] = action
     if reason is not None:
-        out["reason"] = reason
+        out["reason"] = REASON_CODES[reason] if isinstance(reason, Reason) else reason.value
     if isinstance(request, PlaceRequest) and request.client_order_id is not None:
         out["client_order_id"] = request.client_order_id
     if retry_after is not None:
